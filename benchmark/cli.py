@@ -1,0 +1,122 @@
+"""The ``greenbench`` command: argument parsing only; the work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark.errors import UserError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.executor import LocalExecutor
+    from benchmark.runner import RunConfig
+
+    config = RunConfig(
+        task=args.task,
+        submission_dir=Path(args.submission),
+        profile=args.profile,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        limit=args.limit,
+        train_limit=args.train_limit,
+        train_config=args.train_config,
+        seed=args.seed,
+        out_dir=Path(args.out),
+        region=args.region,
+        pue=args.pue,
+        measure_costs=not args.no_costs,
+        force=args.force,
+    )
+    result = LocalExecutor(stop_on_error=True).map([config])[0]
+    if result.run_dir is not None:
+        print(result.run_dir)
+    return 0 if result.status in ("complete", "skipped") else 1
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from tasks import REGISTRY
+
+    for name, task in REGISTRY.items():
+        configs = (
+            f" train configs: {', '.join(task.train_configs)} (default {task.default_train_config})"
+            if task.train_configs
+            else ""
+        )
+        print(f"{name:14s} {task.info.kind:16s} labels: {', '.join(task.info.label_names)}{configs}")
+    return 0
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from benchmark.profiles import available_profiles, load_profile
+
+    for name in available_profiles():
+        p = load_profile(name)
+        print(
+            f"{name:10s} {p.device:5s} {p.precision:9s} batch {p.batch_size:<4d} region {p.region:6s} {p.description}"
+        )
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from benchmark.record import read_run
+    from benchmark.report import price_tag
+
+    print(price_tag(read_run(Path(args.run_dir), with_predictions=False)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greenbench", description="Green AI benchmark: accuracy with its price tag.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one submission on one task and write a run record")
+    run.add_argument("--task", required=True, help="task name (see `greenbench tasks`)")
+    run.add_argument("--submission", required=True, help="submission folder holding submission.yaml")
+    run.add_argument("--profile", default="cpu", help="hardware profile name or YAML path (default: cpu)")
+    run.add_argument("--data-dir", help="local folder with the task data (default: $GREENBENCH_DATA_DIR, else the Hub)")
+    run.add_argument("--limit", type=_positive_int, help="evaluate a seeded random subset of N instances per eval set")
+    run.add_argument("--train-limit", type=_positive_int, help="train on a seeded random subset of N instances")
+    run.add_argument("--train-config", help="task train config (WinoGrande: xs, s, m, l, xl)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", default="runs", help="results folder (default: runs/)")
+    run.add_argument("--region", help="grid region for CO2e (default: the profile's), e.g. USA, FRA, USA/CA, SE3")
+    run.add_argument("--pue", type=float, help="data-centre PUE (default: the profile's)")
+    run.add_argument("--no-costs", action="store_true", help="accuracy only: skip FLOPs, latency and energy")
+    run.add_argument("--force", action="store_true", help="redo the job even if a complete record exists")
+    run.set_defaults(func=_cmd_run)
+
+    sub.add_parser("tasks", help="list tasks").set_defaults(func=_cmd_tasks)
+    sub.add_parser("profiles", help="list hardware profiles").set_defaults(func=_cmd_profiles)
+    show = sub.add_parser("show", help="print a run's price tag")
+    show.add_argument("run_dir")
+    show.set_defaults(func=_cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"greenbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("greenbench: interrupted; no partial record was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

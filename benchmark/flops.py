@@ -1,0 +1,86 @@
+"""FLOPs on the executed path, counted with torch's ``FlopCounterMode``.
+
+The counter follows what is actually dispatched, so an instance that exits after k layers is
+charged for k layers. Torch has no formula for the CPU flash-attention kernel that SDPA uses, so
+attention would silently count as zero; we register the same formula torch uses for its other
+SDPA kernels (forward and backward).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_REGISTERED = False
+
+
+def register_cpu_sdpa_formulas() -> None:
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    import torch
+    from torch.utils import flop_counter as fc
+
+    aten = torch.ops.aten
+    forward = aten._scaled_dot_product_flash_attention_for_cpu
+    backward = aten._scaled_dot_product_flash_attention_for_cpu_backward
+    if forward.default not in fc.flop_registry:
+
+        @fc.register_flop_formula(forward)
+        def _cpu_sdpa(
+            query_shape: Any, key_shape: Any, value_shape: Any, *args: Any, out_shape: Any = None, **kw: Any
+        ) -> int:
+            return fc.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    if backward.default not in fc.flop_registry:
+
+        @fc.register_flop_formula(backward)
+        def _cpu_sdpa_backward(
+            grad_out_shape: Any,
+            query_shape: Any,
+            key_shape: Any,
+            value_shape: Any,
+            *args: Any,
+            out_shape: Any = None,
+            **kw: Any,
+        ) -> int:
+            return fc.sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+    _REGISTERED = True
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs dispatched while ``fn`` runs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    register_cpu_sdpa_formulas()
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+@dataclass(frozen=True)
+class FlopsResult:
+    inference_flops_per_instance_mean: float
+    inference_flops_per_instance_std: float
+    inference_flops_per_instance_sem: float  # sampling error of the mean when not every instance was counted
+    inference_flops_total_estimate: float  # mean x eval instances
+    n_counted: int
+    n_eval: int
+    counted_at_batch_size: int = 1
+    method: str = "torch FlopCounterMode, batch 1 (no padding), CPU SDPA formula registered"
+
+
+def per_instance_flops(
+    predict_one: Callable[[Any], object], instances: Sequence[Any], sample: int | None
+) -> FlopsResult:
+    """Count each of the first ``sample`` instances (all when None) at batch size 1."""
+    chosen = instances if sample is None else instances[: min(sample, len(instances))]
+    counts = [count_flops(lambda inst=inst: predict_one(inst)) for inst in chosen]
+    n = len(counts)
+    mean = sum(counts) / n if n else float("nan")
+    std = math.sqrt(sum((c - mean) ** 2 for c in counts) / n) if n else float("nan")
+    sem = 0.0 if n == len(instances) else (std / math.sqrt(n) if n else float("nan"))
+    return FlopsResult(mean, std, sem, mean * len(instances), n, len(instances))

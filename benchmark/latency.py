@@ -1,0 +1,77 @@
+"""Batch-1 latency and batched throughput, with their spread.
+
+Clocks are read with ``perf_counter`` after a device synchronise, so queued GPU work is never
+mistaken for finished work.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    latency_ms_p50: float
+    latency_ms_p90: float
+    latency_ms_p99: float
+    latency_ms_mean: float
+    latency_cv: float  # std / mean over all samples
+    latency_median_cv: float | None  # CV of the per-repeat medians; None with one repeat
+    n_samples: int
+    repeats: int
+    warmup: int
+    cv_target_met: bool
+
+
+def measure_latency(
+    predict_one: Callable[[Any], object],
+    instances: Sequence[Any],
+    samples: int,
+    warmup: int,
+    max_repeats: int,
+    cv_target: float,
+    sync: Callable[[], None] = lambda: None,
+) -> LatencyResult:
+    """Repeat blocks of ``samples`` timed calls until the medians agree within ``cv_target``."""
+    if not instances:
+        raise ValueError("no instances to time")
+    for k in range(warmup):
+        predict_one(instances[k % len(instances)])
+    sync()
+    all_ms: list[float] = []
+    medians: list[float] = []
+    median_cv: float | None = None
+    for repeat in range(max_repeats):
+        block = []
+        for k in range(samples):
+            inst = instances[(repeat * samples + k) % len(instances)]
+            t0 = time.perf_counter()
+            predict_one(inst)
+            sync()
+            block.append((time.perf_counter() - t0) * 1000.0)
+        all_ms.extend(block)
+        medians.append(statistics.median(block))
+        if len(medians) >= 2:
+            median_cv = statistics.pstdev(medians) / statistics.mean(medians)
+            if median_cv <= cv_target:
+                break
+    arr = np.asarray(all_ms)
+    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
+    return LatencyResult(
+        latency_ms_p50=float(p50),
+        latency_ms_p90=float(p90),
+        latency_ms_p99=float(p99),
+        latency_ms_mean=float(arr.mean()),
+        latency_cv=float(arr.std() / arr.mean()) if arr.mean() > 0 else 0.0,
+        latency_median_cv=median_cv,
+        n_samples=int(arr.size),
+        repeats=len(medians),
+        warmup=warmup,
+        cv_target_met=median_cv is not None and median_cv <= cv_target,
+    )

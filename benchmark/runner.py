@@ -1,0 +1,253 @@
+"""One run = one job (task x submission x profile), executed as a straight pipeline of small steps.
+
+load task -> load submission -> fit (if the entry trains) -> accuracy pass -> cost passes ->
+write the run record. The accuracy pass is never timed or metered; the cost passes replay the
+same model on the same instances under the meters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark import __version__
+from benchmark.errors import UserError
+from benchmark.fingerprint import code_digest, fingerprint, profile_match
+from benchmark.manifest import Manifest, load_manifest
+from benchmark.metrics import score_eval_set
+from benchmark.predictor import Predictor, PredictorContext, can_fit, load_predictor, validate_predictions
+from benchmark.profiles import Profile, load_profile, override
+from benchmark.record import read_run, write_run
+from tasks import get_task
+from tasks.base import EvalSet, Instance, TaskData, resolve_data_dir, subsample
+
+CACHE_ENV = "GREENBENCH_CACHE"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a job. Two equal configs are the same job (same ``job_key``)."""
+
+    task: str
+    submission_dir: Path
+    profile: str = "cpu"
+    data_dir: Path | None = None
+    limit: int | None = None
+    train_limit: int | None = None
+    train_config: str | None = None
+    seed: int = 0
+    out_dir: Path = Path("runs")
+    region: str | None = None
+    pue: float | None = None
+    measure_costs: bool = True
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("limit", "train_limit"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise UserError(f"--{key.replace('_', '-')} must be a positive number of instances, got {value}")
+        if self.pue is not None and self.pue < 1.0:
+            raise UserError(f"--pue must be >= 1.0 (1.0 = no data-centre overhead), got {self.pue}")
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    run_dir: Path | None
+    status: str  # "complete", "skipped" (already complete), "failed"
+    message: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def log(message: str) -> None:
+    print(f"[greenbench] {message}", file=sys.stderr, flush=True)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "greenbench")
+
+
+def job_key(config: RunConfig, manifest: Manifest, profile: Profile, code_sha256: str) -> str:
+    """Identity of a job: what it runs and how, not where its files go or whether to force."""
+    identity = {
+        "task": config.task,
+        "train_config": config.train_config,
+        "limit": config.limit,
+        "train_limit": config.train_limit,
+        "seed": config.seed,
+        "submission": manifest.name,
+        "submission_version": manifest.version,
+        "submission_code_sha256": code_sha256,
+        "profile": asdict(profile),
+        "measure_costs": config.measure_costs,
+        "harness_version": __version__,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_dir_for(config: RunConfig, manifest: Manifest, profile: Profile, key: str) -> Path:
+    return config.out_dir / config.task / manifest.name / f"{profile.name}-{key[:12]}"
+
+
+def setup_torch(profile: Profile, seed: int) -> str:
+    """Apply the profile's threads and seed; the device string, or a clear error if it is absent."""
+    import torch
+
+    torch.set_num_threads(profile.threads)
+    torch.manual_seed(seed)
+    if profile.device == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"profile {profile.name} needs a CUDA GPU and none is visible: use --profile cpu")
+    return profile.device
+
+
+def predict_all(
+    predictor: Predictor,
+    instances: Sequence[Instance],
+    batch_size: int,
+    n_labels: int,
+    where: str,
+    progress: bool = True,
+) -> list[int]:
+    """Batched prediction over label-free copies, with the output checked batch by batch."""
+    from tqdm import tqdm
+
+    out: list[int] = []
+    starts = range(0, len(instances), batch_size)
+    for start in tqdm(starts, desc=where, unit="batch", disable=None if progress else True, file=sys.stderr):
+        batch = [inst.without_label() for inst in instances[start : start + batch_size]]
+        out.extend(validate_predictions(predictor.predict(batch), len(batch), n_labels, where))
+    return out
+
+
+def accuracy_pass(
+    predictor: Predictor, data: TaskData, eval_sets: Sequence[EvalSet], batch_size: int
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Predict every eval set and score it against gold labels the predictor never saw."""
+    info = data.info
+    scores: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for eval_set in eval_sets:
+        preds = predict_all(
+            predictor, eval_set.instances, batch_size, len(info.label_names), f"predict {eval_set.name}"
+        )
+        gold = [int(inst.label) for inst in eval_set.instances]  # type: ignore[arg-type]
+        block = score_eval_set(gold, preds, len(info.label_names), info.positive_label, info.kind == "multiple_choice")
+        scores[eval_set.name] = {"role": eval_set.role, **block}
+        rows.extend(
+            {"eval_set": eval_set.name, "id": inst.id, "prediction": p, "gold": g}
+            for inst, p, g in zip(eval_set.instances, preds, gold, strict=True)
+        )
+    return scores, rows
+
+
+CostHook = Callable[..., dict[str, Any]]
+
+
+def run_job(config: RunConfig, progress: bool = True) -> RunResult:
+    """Execute one job end to end and write its record; skips a job whose record is complete."""
+    started = datetime.now(UTC)
+    profile = override(load_profile(config.profile), region=config.region, pue=config.pue)
+    task = get_task(config.task)
+    if config.train_config is not None and config.train_config not in task.train_configs:
+        choices = ", ".join(task.train_configs) or "none (omit --train-config)"
+        raise UserError(f"task {config.task} has no train config {config.train_config!r}: choose {choices}")
+    submission_dir = config.submission_dir.resolve()
+    manifest = load_manifest(submission_dir)
+    if config.task not in manifest.tasks:
+        raise UserError(
+            f"submission {manifest.name} does not list task {config.task} (it lists {', '.join(manifest.tasks)}): "
+            f"add it to 'tasks' in submission.yaml if the entry supports it"
+        )
+    code_sha = code_digest(submission_dir)
+    key = job_key(config, manifest, profile, code_sha)
+    final_dir = run_dir_for(config, manifest, profile, key)
+    if (final_dir / "run.json").is_file() and not config.force:
+        existing = read_run(final_dir, with_predictions=False)
+        if existing.status == "complete":
+            log(f"skip: {final_dir} is already complete (use --force to redo it)")
+            return RunResult(config, final_dir, "skipped", "already complete")
+
+    log(f"[1/6] task {config.task}: loading data")
+    data = task.load(resolve_data_dir(config.data_dir), config.train_config)
+    eval_sets = [EvalSet(e.name, subsample(e.instances, config.limit, config.seed), e.role) for e in data.eval_sets]
+    train = subsample(data.train, config.train_limit, config.seed)
+    log(
+        f"      source {data.source}; train {len(train)} of {len(data.train)}; "
+        + ", ".join(f"{e.name} {len(e.instances)}" for e in eval_sets)
+    )
+
+    log(f"[2/6] submission {manifest.name} {manifest.version} ({manifest.kind}): loading on {profile.device}")
+    device = setup_torch(profile, config.seed)
+    predictor = load_predictor(manifest, submission_dir)
+    ctx = PredictorContext(data.info, device, profile.precision, config.seed, submission_dir, cache_dir())
+    predictor.load(ctx)
+
+    from benchmark.costs import measure_costs, measure_training
+
+    training: dict[str, Any] | None = None
+    if can_fit(predictor):
+        log(f"[3/6] fit on {len(train)} training instances (metered)")
+        training = measure_training(predictor, train, data.dev, profile)
+    else:
+        log("[3/6] fit: the entry does not train, skipped")
+
+    log("[4/6] accuracy pass (not timed, not metered)")
+    scores, rows = accuracy_pass(predictor, data, eval_sets, profile.batch_size)
+    for name, block in scores.items():
+        log(f"      {name}: accuracy {block['accuracy']:.4f} (n={block['n']})")
+
+    costs: dict[str, Any] = {}
+    if config.measure_costs:
+        log("[5/6] cost passes: FLOPs, latency, throughput, energy")
+        cost_instances = eval_sets[0].instances
+        costs = measure_costs(predictor, cost_instances, profile, progress=progress)
+    else:
+        log("[5/6] cost passes skipped (--no-costs)")
+
+    env = fingerprint(submission_dir)
+    matched, reasons = profile_match(profile, env)
+    run = {
+        "job_key": key,
+        "harness_version": __version__,
+        "task": {
+            "name": config.task,
+            "kind": data.info.kind,
+            "label_names": list(data.info.label_names),
+            "train_config": config.train_config or task.default_train_config,
+            "source": data.source,
+            "files_sha256": dict(data.files),
+        },
+        "submission": {**manifest.model_dump(), "path": str(config.submission_dir)},
+        "profile": asdict(profile),
+        "profile_match": {"matched": matched, "reasons": reasons},
+        "config": {
+            "limit": config.limit,
+            "train_limit": config.train_limit,
+            "seed": config.seed,
+            "n_train": len(train),
+            "n_dev": len(data.dev),
+            "n_eval": {e.name: len(e.instances) for e in eval_sets},
+            "region": profile.region,
+            "pue": profile.pue,
+            "measure_costs": config.measure_costs,
+        },
+        "environment": env,
+        "sandbox": "none",
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "wall_s": round(time.time() - started.timestamp(), 3),
+    }
+    metrics = {"eval_sets": scores, **({"training": training} if training else {}), **costs}
+    log("[6/6] writing the run record")
+    write_run(final_dir, run, rows, metrics, replace=config.force)
+    log(f"done: {final_dir}")
+    return RunResult(config, final_dir, "complete", summary=scores)
