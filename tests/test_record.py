@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark import record
+from benchmark.errors import RecordError
+from benchmark.record import find_runs, read_run, write_run
+
+RUN = {
+    "job_key": "k" * 64,
+    "task": {"name": "ag_news"},
+    "submission": {"name": "demo"},
+    "profile": {"name": "cpu"},
+    "config": {},
+    "environment": {},
+    "started_at": "2026-01-01T00:00:00+00:00",
+    "finished_at": "2026-01-01T00:00:01+00:00",
+}
+METRICS = {"eval_sets": {"test": {"n": 2, "accuracy": 0.5}}}
+PREDS = [
+    {"eval_set": "test", "id": "a", "prediction": 1, "gold": 1},
+    {"eval_set": "test", "id": "b", "prediction": 0, "gold": 1},
+]
+
+
+def test_round_trip(tmp_path):
+    final = write_run(tmp_path / "runs" / "r1", RUN, PREDS, {**METRICS, "x": float("nan")})
+    rec = read_run(final)
+    assert rec.status == "complete" and rec.predictions == PREDS
+    assert rec.metrics["x"] is None  # NaN is written as null: strict JSON readers accept every record
+    assert sorted(p.name for p in final.iterdir()) == ["metrics.json", "predictions.jsonl", "run.json"]
+    assert find_runs(tmp_path / "runs") == [final]
+
+
+def test_existing_record_needs_replace(tmp_path):
+    final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    with pytest.raises(RecordError, match="--force"):
+        write_run(final, RUN, PREDS, METRICS)
+    write_run(final, {**RUN, "job_key": "new"}, PREDS, METRICS, replace=True)
+    assert read_run(final).run["job_key"] == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary or trash folder left behind
+
+
+def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
+    real = record._write_synced
+
+    def fail_on_run_json(path, text):
+        if path.name == "run.json":
+            raise OSError("disk full")
+        real(path, text)
+
+    monkeypatch.setattr(record, "_write_synced", fail_on_run_json)
+    with pytest.raises(OSError):
+        write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    assert list(tmp_path.iterdir()) == []
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from benchmark.record import write_run
+def rows():
+    for k in range(1000):
+        if k == 500:
+            print("writing", flush=True)
+            time.sleep(30)
+        yield {"eval_set": "test", "id": str(k), "prediction": 0, "gold": 0}
+write_run(Path(sys.argv[1]) / "r", RUN, rows(), METRICS)
+"""
+
+
+def test_sigkill_mid_write_leaves_no_complete_looking_record(tmp_path):
+    script = f"RUN = {RUN!r}\nMETRICS = {METRICS!r}\n" + KILL_SCRIPT
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert find_runs(tmp_path) == []
+    assert not (tmp_path / "r").exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert all(name.startswith(".tmp-") for name in leftovers)
+
+
+@pytest.mark.parametrize(
+    "damage,expected",
+    [
+        (lambda d: (d / "run.json").write_text('{"schema_version": 1, "status": "compl'), "not valid JSON"),
+        (
+            lambda d: (d / "run.json").write_text(json.dumps({**RUN, "schema_version": 99, "status": "complete"})),
+            "schema_version 99",
+        ),
+        (lambda d: (d / "metrics.json").unlink(), "metrics.json is missing"),
+        (lambda d: (d / "predictions.jsonl").write_text('{"id": "a"}\n'), "not a prediction record"),
+        (lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 1, "status": "complete"})), "run schema"),
+    ],
+)
+def test_damaged_records_give_one_clear_error(tmp_path, damage, expected):
+    final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    damage(final)
+    with pytest.raises(RecordError, match=expected):
+        read_run(final)
+
+
+def test_killed_cli_run_never_leaves_a_complete_looking_record(tmp_path, data_dir, fast_profile):
+    """Kill `greenbench run` at several points: each time there is either no record or a valid one."""
+    repo = Path(__file__).resolve().parent.parent
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "run",
+        "--task",
+        "ag_news",
+        "--submission",
+        str(repo / "submissions" / "majority-class"),
+        "--profile",
+        str(fast_profile),
+        "--data-dir",
+        str(data_dir),
+        "--limit",
+        "50",
+        "--out",
+        str(tmp_path),
+    ]
+    for delay in (0.5, 1.5, 2.5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait(timeout=10)
+        for run_dir in find_runs(tmp_path):
+            assert read_run(run_dir).status == "complete"
