@@ -192,12 +192,15 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     ctx = PredictorContext(data.info, device, profile.precision, config.seed, submission_dir, cache_dir())
     predictor.load(ctx)
 
-    from benchmark.costs import measure_costs, measure_training
+    from benchmark.costs import idle_baseline, measure_costs, measure_training
+    from benchmark.meters import default_meter
 
+    meter = default_meter(profile)
+    idle = idle_baseline(meter, profile.idle_seconds) if (config.measure_costs or can_fit(predictor)) else None
     training: dict[str, Any] | None = None
     if can_fit(predictor):
-        log(f"[3/6] fit on {len(train)} training instances (metered)")
-        training = measure_training(predictor, train, data.dev, profile)
+        log(f"[3/6] fit on {len(train)} training instances (metered: {meter.source})")
+        training = measure_training(predictor, train, data.dev, profile, meter, idle)
     else:
         log("[3/6] fit: the entry does not train, skipped")
 
@@ -210,7 +213,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     if config.measure_costs:
         log("[5/6] cost passes: FLOPs, latency, throughput, energy")
         cost_instances = eval_sets[0].instances
-        costs = measure_costs(predictor, cost_instances, profile, progress=progress)
+        costs = measure_costs(predictor, cost_instances, profile, meter, idle)
     else:
         log("[5/6] cost passes skipped (--no-costs)")
 
