@@ -39,6 +39,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         pue=args.pue,
         measure_costs=not args.no_costs,
         force=args.force,
+        sandbox=args.sandbox,
+        timeout_s=args.timeout,
+        memory_gb=args.memory_gb,
     )
     result = LocalExecutor(stop_on_error=True).map([config])[0]
     if result.run_dir is not None:
@@ -85,6 +88,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from leaderboard.build import build_site
+
+    report = build_site(Path(args.out), [Path(p) for p in args.results])
+    for problem in report["problems"]:
+        print(f"greenbench: warning: record left off the board: {problem}", file=sys.stderr)
+    print(
+        f"built {args.out}: {report['runs']} runs, {report['boards']} boards, {report['entries']} entries, "
+        f"{report['bytes'] / 1e6:.2f} MB in {report['seconds']:.2f} s; open {Path(args.out) / 'index.html'}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="greenbench", description="Green AI benchmark: accuracy with its price tag.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -103,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pue", type=float, help="data-centre PUE (default: the profile's)")
     run.add_argument("--no-costs", action="store_true", help="accuracy only: skip FLOPs, latency and energy")
     run.add_argument("--force", action="store_true", help="redo the job even if a complete record exists")
+    run.add_argument(
+        "--sandbox",
+        default="auto",
+        choices=["auto", "bwrap", "netns", "process", "none"],
+        help="isolation for the submission's code (default: the strongest available; none: in-process)",
+    )
+    run.add_argument("--timeout", type=float, help="wall-clock limit in seconds for the submission (default 3600)")
+    run.add_argument("--memory-gb", type=float, help="memory (address-space) cap for the submission's process")
     run.set_defaults(func=_cmd_run)
 
     sub.add_parser("tasks", help="list tasks").set_defaults(func=_cmd_tasks)
@@ -110,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a run's price tag")
     show.add_argument("run_dir")
     show.set_defaults(func=_cmd_show)
+    board = sub.add_parser("leaderboard", help="build the static leaderboard site")
+    board.add_argument("--out", default="site", help="output folder (default: site/)")
+    board.add_argument("--results", action="append", default=[], help="extra results folder (repeatable)")
+    board.set_defaults(func=_cmd_leaderboard)
     return parser
 
 

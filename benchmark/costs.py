@@ -32,6 +32,19 @@ def _sync_for(profile: Profile) -> Any:
     return lambda: None
 
 
+def flops_of_predict(predictor: Any, inst: Instance) -> int:
+    """FLOPs of one batch-1 prediction, counted where the model runs (the sandboxed child, if any)."""
+    if hasattr(predictor, "predict_with_flops"):
+        return int(predictor.predict_with_flops([inst])[1])
+    return count_flops(lambda: predictor.predict([inst]))
+
+
+def fit_counting_flops(predictor: Any, train: Sequence[Instance], dev: Sequence[Instance]) -> int:
+    if hasattr(predictor, "fit_with_flops"):
+        return int(predictor.fit_with_flops(train, dev))
+    return count_flops(lambda: predictor.fit(train, dev))
+
+
 def idle_baseline(meter: EnergyMeter, seconds: float) -> EnergyReading | None:
     """Power drawn while the harness sleeps: subtracted to give the active energy of a pass."""
     if seconds <= 0:
@@ -116,7 +129,7 @@ def measure_costs(
     def predict_one(inst: Instance) -> object:
         return predictor.predict([inst])
 
-    flops = per_instance_flops(predict_one, bare, profile.flops_sample_instances)
+    flops = per_instance_flops(lambda inst: flops_of_predict(predictor, inst), bare, profile.flops_sample_instances)
     latency = measure_latency(
         predict_one, bare, profile.latency_samples, profile.warmup, profile.max_repeats, profile.latency_cv_target, sync
     )
@@ -154,7 +167,7 @@ def measure_training(
     flops_box: dict[str, int] = {}
     t0 = time.perf_counter()
     with meter:
-        flops_box["flops"] = count_flops(lambda: predictor.fit(train, dev))
+        flops_box["flops"] = fit_counting_flops(predictor, train, dev)
     wall = time.perf_counter() - t0
     assert meter.reading is not None
     energy = energy_block(meter.reading, idle, len(train), profile)

@@ -73,12 +73,11 @@ class FlopsResult:
     method: str = "torch FlopCounterMode, batch 1 (no padding), CPU SDPA formula registered"
 
 
-def per_instance_flops(
-    predict_one: Callable[[Any], object], instances: Sequence[Any], sample: int | None
-) -> FlopsResult:
-    """Count each of the first ``sample`` instances (all when None) at batch size 1."""
+def per_instance_flops(count_one: Callable[[Any], int], instances: Sequence[Any], sample: int | None) -> FlopsResult:
+    """``count_one(instance)``: the FLOPs of one batch-1 prediction, for each of the first ``sample``
+    instances (all when None). Counting happens where the model runs, so the caller supplies it."""
     chosen = instances if sample is None else instances[: min(sample, len(instances))]
-    counts = [count_flops(lambda inst=inst: predict_one(inst)) for inst in chosen]
+    counts = [int(count_one(inst)) for inst in chosen]
     n = len(counts)
     mean = sum(counts) / n if n else float("nan")
     std = math.sqrt(sum((c - mean) ** 2 for c in counts) / n) if n else float("nan")

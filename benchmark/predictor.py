@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from benchmark.errors import ManifestError
+from benchmark.errors import ManifestError, UserError
 from benchmark.manifest import Manifest
 from tasks.base import Instance, TaskInfo
 
@@ -102,26 +102,35 @@ def load_predictor(manifest: Manifest, submission_dir: Path) -> Predictor:
 
 
 def can_fit(predictor: Predictor) -> bool:
+    """A sandboxed predictor knows from its child whether the entry trains (``can_fit``)."""
+    declared = getattr(predictor, "can_fit", None)
+    if isinstance(declared, bool):
+        return declared
     return callable(getattr(predictor, "fit", None))
+
+
+class PredictionError(UserError):
+    """The submission returned predictions that cannot be scored: its run fails."""
 
 
 def validate_predictions(raw: object, expected: int, n_labels: int, where: str) -> list[int]:
     """The predictor's output is untrusted: check count, type and range before anything is scored."""
-    from benchmark.errors import UserError
 
     try:
         values = list(raw)  # type: ignore[call-overload]
     except TypeError:
-        raise UserError(f"{where}: predict returned {type(raw).__name__}, not a sequence of label indices") from None
+        raise PredictionError(
+            f"{where}: predict returned {type(raw).__name__}, not a sequence of label indices"
+        ) from None
     if len(values) != expected:
-        raise UserError(f"{where}: predict returned {len(values)} predictions for a batch of {expected}")
+        raise PredictionError(f"{where}: predict returned {len(values)} predictions for a batch of {expected}")
     out = []
     for value in values:
         if hasattr(value, "item"):
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{where}: prediction {value!r} is not an integer label index")
+            raise PredictionError(f"{where}: prediction {value!r} is not an integer label index")
         if not 0 <= value < n_labels:
-            raise UserError(f"{where}: prediction {value} is outside the task's labels 0..{n_labels - 1}")
+            raise PredictionError(f"{where}: prediction {value} is outside the task's labels 0..{n_labels - 1}")
         out.append(value)
     return out

@@ -177,10 +177,17 @@ def _first(exc: ValidationError) -> str:
 
 
 def find_runs(root: Path) -> list[Path]:
-    """Every complete-looking run folder below ``root``; hidden temporary folders are skipped."""
+    """Every complete-looking run folder below ``root``; hidden temporary folders are skipped.
+
+    A folder holding ``run.json`` is a run: its subfolders are not searched further.
+    """
     out = []
-    for run_json in sorted(root.rglob("run.json")):
-        rel = run_json.parent.relative_to(root)
-        if not any(part.startswith(".") for part in rel.parts):
-            out.append(run_json.parent)
-    return out
+    for current, dirs, files in os.walk(root):
+        if "run.json" in files:
+            out.append(Path(current))
+            dirs.clear()
+        else:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+    if root.name.startswith(".") and out and out[0] == root:
+        return []
+    return sorted(out)

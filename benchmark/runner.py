@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +23,22 @@ from benchmark.errors import UserError
 from benchmark.fingerprint import code_digest, fingerprint, profile_match
 from benchmark.manifest import Manifest, load_manifest
 from benchmark.metrics import score_eval_set
-from benchmark.predictor import Predictor, PredictorContext, can_fit, load_predictor, validate_predictions
+from benchmark.predictor import (
+    PredictionError,
+    Predictor,
+    PredictorContext,
+    can_fit,
+    load_predictor,
+    validate_predictions,
+)
 from benchmark.profiles import Profile, load_profile, override
 from benchmark.record import read_run, write_run
+from benchmark.sandbox import SandboxedPredictor, SandboxFailure, limits_from, resolve_isolation
 from tasks import get_task
 from tasks.base import EvalSet, Instance, TaskData, resolve_data_dir, subsample
 
 CACHE_ENV = "GREENBENCH_CACHE"
+SANDBOX_CHOICES = ("auto", "bwrap", "netns", "process", "none")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class RunConfig:
     pue: float | None = None
     measure_costs: bool = True
     force: bool = False
+    sandbox: str = "auto"  # auto (strongest available), bwrap, netns, process, or none (in this process)
+    timeout_s: float | None = None  # wall-clock limit for the submission's child (default 3600 s)
+    memory_gb: float | None = None  # address-space cap for the child (default: none)
 
     def __post_init__(self) -> None:
         for key in ("limit", "train_limit"):
@@ -57,6 +69,9 @@ class RunConfig:
                 raise UserError(f"--{key.replace('_', '-')} must be a positive number of instances, got {value}")
         if self.pue is not None and self.pue < 1.0:
             raise UserError(f"--pue must be >= 1.0 (1.0 = no data-centre overhead), got {self.pue}")
+        limits_from(self.timeout_s, self.memory_gb)  # validates both
+        if self.sandbox not in SANDBOX_CHOICES:
+            raise UserError(f"--sandbox must be one of {', '.join(SANDBOX_CHOICES)}, got {self.sandbox!r}")
 
 
 @dataclass
@@ -66,6 +81,24 @@ class RunResult:
     status: str  # "complete", "skipped" (already complete), "failed"
     message: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job after its inputs are loaded and checked: what every later step reads."""
+
+    config: RunConfig
+    profile: Profile
+    manifest: Manifest
+    data: TaskData
+    train: tuple[Instance, ...]
+    eval_sets: tuple[EvalSet, ...]
+    key: str
+    final_dir: Path
+    submission_dir: Path
+    train_config: str | None
+    started: datetime
+    sandbox: str
 
 
 def log(message: str) -> None:
@@ -149,9 +182,6 @@ def accuracy_pass(
     return scores, rows
 
 
-CostHook = Callable[..., dict[str, Any]]
-
-
 def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     """Execute one job end to end and write its record; skips a job whose record is complete."""
     started = datetime.now(UTC)
@@ -176,6 +206,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
         if existing.status == "complete":
             log(f"skip: {final_dir} is already complete (use --force to redo it)")
             return RunResult(config, final_dir, "skipped", "already complete")
+        log(f"redo: {final_dir} holds a {existing.status} run")
 
     log(f"[1/6] task {config.task}: loading data")
     data = task.load(resolve_data_dir(config.data_dir), config.train_config)
@@ -188,17 +219,73 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
 
     log(f"[2/6] submission {manifest.name} {manifest.version} ({manifest.kind}): loading on {profile.device}")
     device = setup_torch(profile, config.seed)
-    predictor = load_predictor(manifest, submission_dir)
     ctx = PredictorContext(data.info, device, profile.precision, config.seed, submission_dir, cache_dir())
-    predictor.load(ctx)
+    predictor: Any
+    if config.sandbox != "none":
+        limits = limits_from(config.timeout_s, config.memory_gb)
+        isolation = resolve_isolation(config.sandbox)
+        predictor = SandboxedPredictor(
+            manifest, submission_dir, limits, profile.threads, isolation, gpu=profile.device == "cuda"
+        )
+        predictor.start(ctx.cache_dir)
+        sandbox = predictor.isolation
+        log(
+            f"      sandbox {sandbox}, time limit {limits.timeout_s:g} s, memory cap "
+            + (f"{limits.memory_bytes / 1024**3:g} GiB" if limits.memory_bytes else "none")
+        )
+    else:
+        predictor, sandbox = load_predictor(manifest, submission_dir), "none"
+    job = PreparedJob(
+        config,
+        profile,
+        manifest,
+        data,
+        tuple(train),
+        tuple(eval_sets),
+        key,
+        final_dir,
+        submission_dir,
+        config.train_config or task.default_train_config,
+        started,
+        sandbox,
+    )
+    try:
+        predictor.load(ctx)
+        training, scores, rows, costs = _passes(predictor, config, profile, data, train, eval_sets)
+    except (SandboxFailure, PredictionError) as exc:
+        failure = {
+            "kind": getattr(exc, "kind", "error"),
+            "reason": str(exc),
+            "stderr_tail": getattr(exc, "stderr_tail", ""),
+        }
+        log(f"run failed ({failure['kind']}): {failure['reason']}")
+        write_record(job, "failed", failure, [], {})
+        return RunResult(config, final_dir, "failed", failure["reason"])
+    finally:
+        if isinstance(predictor, SandboxedPredictor):
+            predictor.close()
+    metrics = {"eval_sets": scores, **({"training": training} if training else {}), **costs}
+    write_record(job, "complete", None, rows, metrics)
+    return RunResult(config, final_dir, "complete", summary=scores)
 
+
+def _passes(
+    predictor: Any,
+    config: RunConfig,
+    profile: Profile,
+    data: TaskData,
+    train: Sequence[Instance],
+    eval_sets: list[EvalSet],
+) -> tuple[dict[str, Any] | None, dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Fit (metered), the accuracy pass, then the cost passes; one idle baseline serves both meters."""
     from benchmark.costs import idle_baseline, measure_costs, measure_training
     from benchmark.meters import default_meter
 
     meter = default_meter(profile)
-    idle = idle_baseline(meter, profile.idle_seconds) if (config.measure_costs or can_fit(predictor)) else None
+    trains = can_fit(predictor)
+    idle = idle_baseline(meter, profile.idle_seconds) if (config.measure_costs or trains) else None
     training: dict[str, Any] | None = None
-    if can_fit(predictor):
+    if trains:
         log(f"[3/6] fit on {len(train)} training instances (metered: {meter.source})")
         training = measure_training(predictor, train, data.dev, profile, meter, idle)
     else:
@@ -212,46 +299,52 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     costs: dict[str, Any] = {}
     if config.measure_costs:
         log("[5/6] cost passes: FLOPs, latency, throughput, energy")
-        cost_instances = eval_sets[0].instances
-        costs = measure_costs(predictor, cost_instances, profile, meter, idle)
+        costs = measure_costs(predictor, eval_sets[0].instances, profile, meter, idle)
     else:
         log("[5/6] cost passes skipped (--no-costs)")
+    return training, scores, rows, costs
 
-    env = fingerprint(submission_dir)
+
+def write_record(
+    job: PreparedJob, status: str, failure: dict[str, Any] | None, rows: list[dict[str, Any]], metrics: dict[str, Any]
+) -> None:
+    """The last step: fingerprint the machine and write the record atomically."""
+    config, profile, data = job.config, job.profile, job.data
+    env = fingerprint(job.submission_dir)
     matched, reasons = profile_match(profile, env)
     run = {
-        "job_key": key,
+        "job_key": job.key,
         "harness_version": __version__,
         "task": {
             "name": config.task,
             "kind": data.info.kind,
             "label_names": list(data.info.label_names),
-            "train_config": config.train_config or task.default_train_config,
+            "train_config": job.train_config,
             "source": data.source,
             "files_sha256": dict(data.files),
         },
-        "submission": {**manifest.model_dump(), "path": str(config.submission_dir)},
+        "submission": {**job.manifest.model_dump(), "path": str(config.submission_dir)},
         "profile": asdict(profile),
         "profile_match": {"matched": matched, "reasons": reasons},
         "config": {
             "limit": config.limit,
             "train_limit": config.train_limit,
             "seed": config.seed,
-            "n_train": len(train),
+            "n_train": len(job.train),
             "n_dev": len(data.dev),
-            "n_eval": {e.name: len(e.instances) for e in eval_sets},
+            "n_eval": {e.name: len(e.instances) for e in job.eval_sets},
             "region": profile.region,
             "pue": profile.pue,
             "measure_costs": config.measure_costs,
         },
         "environment": env,
-        "sandbox": "none",
-        "started_at": started.isoformat(),
+        "sandbox": job.sandbox,
+        "status": status,
+        **({"failure": failure} if failure else {}),
+        "started_at": job.started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "wall_s": round(time.time() - started.timestamp(), 3),
+        "wall_s": round(time.time() - job.started.timestamp(), 3),
     }
-    metrics = {"eval_sets": scores, **({"training": training} if training else {}), **costs}
     log("[6/6] writing the run record")
-    write_run(final_dir, run, rows, metrics, replace=config.force)
-    log(f"done: {final_dir}")
-    return RunResult(config, final_dir, "complete", summary=scores)
+    write_run(job.final_dir, run, rows, metrics, replace=True)
+    log(f"done: {job.final_dir}")

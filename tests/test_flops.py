@@ -66,7 +66,7 @@ def test_data_dependent_depth_is_counted_per_instance():
     model, dim = ToyEarlyExit(), 16
     depths = [1, 6, 3, 2, 6, 4]
     with torch.inference_mode():
-        result = per_instance_flops(lambda k: model(torch.ones(1, dim), k), depths, sample=None)
+        result = per_instance_flops(lambda k: count_flops(lambda: model(torch.ones(1, dim), k)), depths, sample=None)
     per_layer = 2 * dim * dim
     assert result.n_counted == len(depths) and result.inference_flops_per_instance_sem == 0.0
     assert result.inference_flops_total_estimate == pytest.approx(sum(depths) * per_layer)
@@ -76,6 +76,8 @@ def test_data_dependent_depth_is_counted_per_instance():
 def test_sampled_count_reports_sampling_error():
     model = ToyEarlyExit()
     with torch.inference_mode():
-        result = per_instance_flops(lambda k: model(torch.ones(1, 16), k), [1, 6, 1, 6, 1, 6], sample=4)
+        result = per_instance_flops(
+            lambda k: count_flops(lambda: model(torch.ones(1, 16), k)), [1, 6, 1, 6, 1, 6], sample=4
+        )
     assert result.n_counted == 4 and result.n_eval == 6
     assert result.inference_flops_per_instance_sem > 0

@@ -34,7 +34,9 @@ def bare_loop(probe, instances, batch_size: int, info) -> list[int]:
     with torch.inference_mode():
         for start in range(0, len(instances), batch_size):
             texts = [classification_text(i, info) for i in instances[start : start + batch_size]]
-            enc = probe.tokenizer(texts, padding=True, truncation=True, max_length=probe.max_length, return_tensors="pt")
+            enc = probe.tokenizer(
+                texts, padding=True, truncation=True, max_length=probe.max_length, return_tensors="pt"
+            )
             hidden = probe.encoder(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1), dim=-1)
@@ -81,8 +83,10 @@ def main() -> None:
     print(f"bare loop      median {bare:.2f} s  (all: {', '.join(f'{t:.2f}' for t in bare_s)})")
     print(f"accuracy pass  median {harness:.2f} s  (all: {', '.join(f'{t:.2f}' for t in harness_s)})")
     print(f"ratio accuracy pass / bare loop: {harness / bare:.3f}  (goal <= 1.03)")
-    print(f"price tag (idle {profile.idle_seconds:g} s, FLOPs on {costs['flops']['n_counted']}, "
-          f"latency n={costs['latency']['n_samples']}, metered window {costs['energy']['window_s']:.1f} s): {tag_s:.2f} s")
+    print(
+        f"price tag (idle {profile.idle_seconds:g} s, FLOPs on {costs['flops']['n_counted']}, "
+        f"latency n={costs['latency']['n_samples']}, metered window {costs['energy']['window_s']:.1f} s): {tag_s:.2f} s"
+    )
     print(f"ratio (accuracy pass + price tag) / accuracy pass: {(harness + tag_s) / harness:.3f}  (goal <= 1.5)")
 
 

@@ -1,0 +1,1 @@
+"""The static leaderboard: reads run records and the metric table, never the runner."""
