@@ -91,7 +91,7 @@ def test_environment_is_scrubbed(tmp_path, data_dir, fast_profile, isolated_cach
     monkeypatch.setenv("GREENBENCH_TEST_SECRET", "s")
     assert "HF_TOKEN" not in child_env(tmp_path)
     result = LocalExecutor(progress=False).map(
-        [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "token"))]
+        [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "token"), sandbox=isolation)]
     )[0]
     record = read_run(result.run_dir)
     assert record.status == "complete"
@@ -124,7 +124,7 @@ def test_network_is_blocked_where_the_sandbox_allows(tmp_path, data_dir, fast_pr
     thread.start()
     try:
         result = LocalExecutor(progress=False).map(
-            [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "socket", port))]
+            [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "socket", port), sandbox=isolation)]
         )[0]
     finally:
         stop.set()
