@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from benchmark.errors import UserError
 
@@ -21,20 +21,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.executor import LocalExecutor
+def _param(text: str) -> tuple[str, Any]:
+    """KEY=VALUE with VALUE read as a YAML scalar (0.9 -> float, true -> bool, text -> str)."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--param {text!r} is not KEY=VALUE (e.g. --param threshold=0.9)")
+    return key.strip(), yaml.safe_load(value)
+
+
+def _run_config(args: argparse.Namespace, submission: str) -> Any:
     from benchmark.runner import RunConfig
 
-    config = RunConfig(
+    return RunConfig(
         task=args.task,
-        submission_dir=Path(args.submission),
+        submission_dir=Path(submission),
         profile=args.profile,
         data_dir=Path(args.data_dir) if args.data_dir else None,
         limit=args.limit,
         train_limit=args.train_limit,
         train_config=args.train_config,
         seed=args.seed,
-        out_dir=Path(args.out),
+        out_dir=Path(args.out or "runs"),
         region=args.region,
         pue=args.pue,
         measure_costs=not args.no_costs,
@@ -42,7 +51,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         timeout_s=args.timeout,
         memory_gb=args.memory_gb,
+        params=tuple(_param(p) for p in args.param),
     )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.executor import LocalExecutor
+
+    config = _run_config(args, args.submission)
     result = LocalExecutor(stop_on_error=True).map([config])[0]
     if result.run_dir is not None:
         print(result.run_dir)
@@ -88,6 +104,65 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from benchmark.validate import validate_paths
+
+    report = validate_paths([Path(p) for p in args.paths], args.data_dir)
+    bad = 0
+    for run_dir, problems in report.items():
+        if problems:
+            bad += 1
+            for problem in problems:
+                print(f"FAIL {run_dir}: {problem}")
+        else:
+            print(f"ok   {run_dir}")
+    print(f"{len(report) - bad} of {len(report)} records valid")
+    return 1 if bad else 0
+
+
+def _read_for_gate(path: str) -> Any:
+    from benchmark.record import read_run
+
+    return read_run(Path(path))
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from benchmark.gate import format_gate, gate
+
+    report = gate(
+        _read_for_gate(args.baseline), _read_for_gate(args.candidate), args.max_accuracy_drop, args.max_cost_increase
+    )
+    print(json.dumps(report, indent=2) if args.json else format_gate(report))
+    return 0 if report["verdict"] == "pass" else 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from benchmark.record import read_run
+    from benchmark.report import compare_table
+
+    print(compare_table([read_run(Path(p), with_predictions=False) for p in args.runs]))
+    return 0
+
+
+def _cmd_new_submission(args: argparse.Namespace) -> int:
+    from benchmark.submit import scaffold
+
+    folder = scaffold(args.name, Path(args.root))
+    print(f"created {folder}: fill in submission.yaml and predictor.py, then `greenbench submit {folder} --task ...`")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from benchmark.submit import next_steps, submit
+
+    config = _run_config(args, args.dir)
+    run_dir = submit(config)
+    print(next_steps(run_dir, config.submission_dir))
+    return 0
+
+
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from leaderboard.build import build_site
 
@@ -106,15 +181,58 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one submission on one task and write a run record")
-    run.add_argument("--task", required=True, help="task name (see `greenbench tasks`)")
     run.add_argument("--submission", required=True, help="submission folder holding submission.yaml")
+    _job_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    submit = sub.add_parser("submit", help="validate, dry-run, run and bundle a submission into DIR/results")
+    submit.add_argument("dir", help="the submission folder")
+    _job_options(submit, out=False)
+    submit.set_defaults(func=_cmd_submit)
+
+    new = sub.add_parser("new-submission", help="scaffold submissions/NAME")
+    new.add_argument("name")
+    new.add_argument("--root", default="submissions", help="where to create it (default: submissions/)")
+    new.set_defaults(func=_cmd_new_submission)
+
+    validate = sub.add_parser("validate", help="check records: schema, digests, profile, re-scored metrics")
+    validate.add_argument("paths", nargs="+", help="run folders, results folders, or submissions/")
+    validate.add_argument("--data-dir", help="task data for the re-score (default: $GREENBENCH_DATA_DIR, else the Hub)")
+    validate.set_defaults(func=_cmd_validate)
+
+    check = sub.add_parser("check", help="regression gate: candidate run against baseline run")
+    check.add_argument("--baseline", required=True)
+    check.add_argument("--candidate", required=True)
+    check.add_argument("--max-accuracy-drop", type=float, default=1.0, help="points (default 1.0)")
+    check.add_argument("--max-cost-increase", type=float, default=10.0, help="percent (default 10)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(func=_cmd_check)
+
+    compare = sub.add_parser("compare", help="price tags of several runs side by side")
+    compare.add_argument("runs", nargs="+")
+    compare.set_defaults(func=_cmd_compare)
+    sub.add_parser("tasks", help="list tasks").set_defaults(func=_cmd_tasks)
+    sub.add_parser("profiles", help="list hardware profiles").set_defaults(func=_cmd_profiles)
+    show = sub.add_parser("show", help="print a run's price tag")
+    show.add_argument("run_dir")
+    show.set_defaults(func=_cmd_show)
+    board = sub.add_parser("leaderboard", help="build the static leaderboard site")
+    board.add_argument("--out", default="site", help="output folder (default: site/)")
+    board.add_argument("--results", action="append", default=[], help="extra results folder (repeatable)")
+    board.set_defaults(func=_cmd_leaderboard)
+    return parser
+
+
+def _job_options(run: argparse.ArgumentParser, out: bool = True) -> None:
+    run.add_argument("--task", required=True, help="task name (see `greenbench tasks`)")
     run.add_argument("--profile", default="cpu", help="hardware profile name or YAML path (default: cpu)")
     run.add_argument("--data-dir", help="local folder with the task data (default: $GREENBENCH_DATA_DIR, else the Hub)")
     run.add_argument("--limit", type=_positive_int, help="evaluate a seeded random subset of N instances per eval set")
     run.add_argument("--train-limit", type=_positive_int, help="train on a seeded random subset of N instances")
     run.add_argument("--train-config", help="task train config (WinoGrande: xs, s, m, l, xl)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--out", default="runs", help="results folder (default: runs/)")
+    if out:
+        run.add_argument("--out", default="runs", help="results folder (default: runs/)")
     run.add_argument("--region", help="grid region for CO2e (default: the profile's), e.g. USA, FRA, USA/CA, SE3")
     run.add_argument("--pue", type=float, help="data-centre PUE (default: the profile's)")
     run.add_argument("--no-costs", action="store_true", help="accuracy only: skip FLOPs, latency and energy")
@@ -127,18 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--timeout", type=float, help="wall-clock limit in seconds for the submission (default 3600)")
     run.add_argument("--memory-gb", type=float, help="memory (address-space) cap for the submission's process")
-    run.set_defaults(func=_cmd_run)
-
-    sub.add_parser("tasks", help="list tasks").set_defaults(func=_cmd_tasks)
-    sub.add_parser("profiles", help="list hardware profiles").set_defaults(func=_cmd_profiles)
-    show = sub.add_parser("show", help="print a run's price tag")
-    show.add_argument("run_dir")
-    show.set_defaults(func=_cmd_show)
-    board = sub.add_parser("leaderboard", help="build the static leaderboard site")
-    board.add_argument("--out", default="site", help="output folder (default: site/)")
-    board.add_argument("--results", action="append", default=[], help="extra results folder (repeatable)")
-    board.set_defaults(func=_cmd_leaderboard)
-    return parser
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a manifest param for this run, e.g. an operating point (repeatable)",
+    )
+    if not out:
+        run.set_defaults(out=None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

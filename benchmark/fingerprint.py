@@ -17,7 +17,9 @@ from typing import Any
 from benchmark.profiles import Profile
 
 HARNESS_ROOT = Path(__file__).resolve().parent.parent
-SKIP_DIRS = {"results", "__pycache__", ".git", ".pytest_cache"}
+# Results, figures and prose are written after a run; only what can change predictions is digested.
+SKIP_DIRS = {"results", "figures", "__pycache__", ".git", ".pytest_cache"}
+SKIP_SUFFIXES = {".pyc", ".md"}
 
 
 def _cpu_model() -> str:
@@ -97,11 +99,11 @@ def git_commit(path: Path) -> dict[str, Any]:
 
 
 def code_digest(folder: Path) -> str:
-    """sha256 over the submission's files (names and bytes), results and caches excluded."""
+    """sha256 over the submission's files (names and bytes); results, figures, docs and caches excluded."""
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(part in SKIP_DIRS for part in rel.parts) or not path.is_file() or path.suffix == ".pyc":
+        if any(part in SKIP_DIRS for part in rel.parts) or not path.is_file() or path.suffix in SKIP_SUFFIXES:
             continue
         digest.update(str(rel).encode() + b"\0")
         digest.update(path.read_bytes())

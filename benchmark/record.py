@@ -7,6 +7,7 @@ folder that readers ignore, never a complete-looking record.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -22,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from benchmark.errors import RecordError
 
 SCHEMA_VERSION = 1
-RUN_FILES = ("run.json", "predictions.jsonl", "metrics.json")
+RUN_FILES = ("run.json", "predictions.jsonl", "metrics.json", "digests.json")
+DIGESTED = ("run.json", "predictions.jsonl", "metrics.json")
 
 
 def _clean(value: Any) -> Any:
@@ -38,6 +40,10 @@ def _clean(value: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     return json.dumps(_clean(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -64,10 +70,11 @@ def write_run(
             tmp / "predictions.jsonl", "".join(json.dumps(_clean(p), sort_keys=True) + "\n" for p in predictions)
         )
         _write_synced(tmp / "metrics.json", dumps({"schema_version": SCHEMA_VERSION, **metrics}))
-        # run.json last: its presence with status 'complete' is what readers trust.
         _write_synced(
             tmp / "run.json", dumps({"schema_version": SCHEMA_VERSION, **run, "status": run.get("status", "complete")})
         )
+        digests = {name: file_sha256(tmp / name) for name in DIGESTED}
+        _write_synced(tmp / "digests.json", dumps({"schema_version": SCHEMA_VERSION, "sha256": digests}))
         if final_dir.exists():
             if not replace:
                 raise RecordError(f"{final_dir} already exists: pass --force to replace it")

@@ -33,7 +33,7 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     if "energy" in metrics:
         out["energy_kwh_per_1k"] = metrics["energy"]["energy_kwh_per_1k"]
         out["co2e_kg_per_1k"] = metrics["energy"]["carbon_per_1k"]["co2e_kg"]
-    if "training" in metrics:
+    if "training" in metrics and not metrics["training"].get("from_cache"):
         for key in ("training_flops", "training_energy_kwh", "training_co2e_kg"):
             out[key] = metrics["training"][key]
     assert set(out) <= set(METRICS), set(out) - set(METRICS)
@@ -135,4 +135,36 @@ def price_tag(record: RunRecord) -> str:
     vwidth = max(len(r[1]) for r in rows) if rows else 0
     lines.append("")
     lines.extend(f"{a.ljust(width)}  {b.rjust(vwidth)}  {c}" for a, b, c in rows)
+    return "\n".join(lines)
+
+
+def compare_table(records: list[RunRecord]) -> str:
+    """Several runs' price tags side by side, one column per run (`greenbench compare`)."""
+    heads = [f"{r.run['submission']['name']} {r.run['submission']['version']}" for r in records]
+    values = [headline(r.metrics) for r in records]
+    rows: list[tuple[str, list[str]]] = [
+        ("task / profile", [f"{r.run['task']['name']} / {r.run['profile']['name']}" for r in records]),
+        ("status", [r.status for r in records]),
+    ]
+    for key, spec in METRICS.items():
+        if any(key in v for v in values):
+            arrow = "higher better" if spec.higher_is_better else "lower better"
+            rows.append((f"{spec.label} [{spec.unit}, {arrow}]", [_fmt(v.get(key)) for v in values]))
+    rows.append(
+        (
+            "energy source",
+            [
+                f"{(r.metrics.get('energy') or {}).get('energy_source', '-')}"
+                + ("" if (r.metrics.get("energy") or {}).get("measured", True) else " (ESTIMATED)")
+                for r in records
+            ],
+        )
+    )
+    width = max(len(label) for label, _ in rows)
+    cols = [max(len(h), *(len(cells[i]) for _, cells in rows)) for i, h in enumerate(heads)]
+    lines = [" " * width + "  " + "  ".join(h.rjust(c) for h, c in zip(heads, cols, strict=True))]
+    lines += [
+        label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(cells, cols, strict=True))
+        for label, cells in rows
+    ]
     return "\n".join(lines)

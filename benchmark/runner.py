@@ -61,6 +61,7 @@ class RunConfig:
     sandbox: str = "auto"  # auto (strongest available), bwrap, netns, process, or none (in this process)
     timeout_s: float | None = None  # wall-clock limit for the submission's child (default 3600 s)
     memory_gb: float | None = None  # address-space cap for the child (default: none)
+    params: tuple[tuple[str, Any], ...] = ()  # overrides of the manifest's params (--param KEY=VALUE)
 
     def __post_init__(self) -> None:
         for key in ("limit", "train_limit"):
@@ -119,6 +120,7 @@ def job_key(config: RunConfig, manifest: Manifest, profile: Profile, code_sha256
         "seed": config.seed,
         "submission": manifest.name,
         "submission_version": manifest.version,
+        "params": manifest.params,
         "submission_code_sha256": code_sha256,
         "profile": asdict(profile),
         "measure_costs": config.measure_costs,
@@ -193,6 +195,8 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
         raise UserError(f"task {config.task} has no train config {config.train_config!r}: choose {choices}")
     submission_dir = config.submission_dir.resolve()
     manifest = load_manifest(submission_dir)
+    if config.params:  # an operating point of the same entry (an early-exit threshold, say)
+        manifest = manifest.model_copy(update={"params": {**manifest.params, **dict(config.params)}})
     if config.task not in manifest.tasks:
         raise UserError(
             f"submission {manifest.name} does not list task {config.task} (it lists {', '.join(manifest.tasks)}): "
@@ -295,6 +299,9 @@ def _passes(
     scores, rows = accuracy_pass(predictor, data, eval_sets, profile.batch_size)
     for name, block in scores.items():
         log(f"      {name}: accuracy {block['accuracy']:.4f} (n={block['n']})")
+    diagnostics = collect_diagnostics(predictor)
+    if training is not None and diagnostics.get("trained_from_cache"):
+        training["from_cache"] = True  # the cost was paid (and recorded) by the run that trained it
 
     costs: dict[str, Any] = {}
     if config.measure_costs:
@@ -302,7 +309,27 @@ def _passes(
         costs = measure_costs(predictor, eval_sets[0].instances, profile, meter, idle)
     else:
         log("[5/6] cost passes skipped (--no-costs)")
+    if diagnostics:
+        costs["diagnostics"] = diagnostics
     return training, scores, rows, costs
+
+
+MAX_DIAGNOSTICS_BYTES = 64 * 1024
+
+
+def collect_diagnostics(predictor: Any) -> dict[str, Any]:
+    """What the entry reports about its own accuracy pass (an exit-layer histogram, say): untrusted,
+    so it must be a small JSON object and is stored apart from the harness's measurements."""
+    method = getattr(predictor, "diagnostics", None)
+    if not callable(method):
+        return {}
+    value = method()
+    if not isinstance(value, dict):
+        return {}
+    text = json.dumps(value, default=str)
+    if len(text) > MAX_DIAGNOSTICS_BYTES:
+        return {"truncated": True}
+    return json.loads(text)
 
 
 def write_record(

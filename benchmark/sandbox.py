@@ -344,6 +344,9 @@ class SandboxedPredictor:
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
         self.fit_with_flops(train, dev, count=False)
 
+    def diagnostics(self) -> Any:
+        return self._send({"op": "diagnostics"})
+
     def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
         result = self._send(
             {

@@ -66,6 +66,10 @@ class Worker:
         self.predictor.fit(train, dev)
         return {"flops": None}
 
+    def diagnostics(self, req: dict[str, Any]) -> Any:
+        method = getattr(self.predictor, "diagnostics", None)
+        return method() if callable(method) else None
+
     def predict(self, req: dict[str, Any]) -> dict[str, Any]:
         from benchmark.flops import count_flops
 
@@ -88,7 +92,7 @@ def main() -> int:
     os.dup2(2, 1)  # the submission's prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
     worker = Worker()
-    handlers = {"load": worker.load, "fit": worker.fit, "predict": worker.predict}
+    handlers = {"load": worker.load, "fit": worker.fit, "predict": worker.predict, "diagnostics": worker.diagnostics}
     for line in sys.stdin:
         req = json.loads(line)
         if req.get("v") != PROTOCOL_VERSION:

@@ -6,6 +6,8 @@ file names come from slugs. Directions and units come from ``benchmark.metrics.M
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import shutil
 import time
@@ -19,7 +21,7 @@ from markupsafe import Markup, escape
 
 from benchmark.metrics import METRICS
 from leaderboard.charts import ChartPoint, pareto_svg
-from leaderboard.collect import BoardRun, collect, default_roots, slug
+from leaderboard.collect import BoardRun, collect_runs, default_roots, find_run_dirs, slug
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -160,6 +162,110 @@ def _row(run: BoardRun) -> dict[str, Any]:
     }
 
 
+def _mark(run: BoardRun) -> Markup:
+    if run.energy_measured is False:
+        return Markup('<span class="est">estimated ({})</span>').format(run.energy_source)
+    return Markup('<span class="meas">measured ({})</span>').format(run.energy_source)
+
+
+def price_tag_rows(run: BoardRun) -> list[tuple[str, Markup]]:
+    """The entry page's price tag, built here rather than in the template: an entry page can hold
+    hundreds of runs, and plain Python is several times faster than template attribute lookups."""
+    rows: list[tuple[str, Markup]] = []
+    for name, block in run.eval_sets.items():
+        rows.append(
+            (
+                f"Accuracy · {name} ({block.get('role', 'id')})",
+                Markup('{} <span class="ci">95% CI {}–{}, n={}</span>').format(
+                    fmt(block.get("accuracy")),
+                    fmt(block.get("accuracy_ci95_low")),
+                    fmt(block.get("accuracy_ci95_high")),
+                    block.get("n"),
+                ),
+            )
+        )
+        for key, label in (("macro_f1", "Macro-F1"), ("f1_positive", "F1 (positive)")):
+            if key in block:
+                rows.append((f"{label} · {name}", Markup("{}").format(fmt(block[key]))))
+    for column in COLUMNS:
+        value = run.values.get(column.key)
+        shown = fmt(None if value is None else value * column.scale)
+        cell = Markup("{} {}").format(shown, column.unit)
+        if column.kind in ("energy", "carbon") and value is not None:
+            cell += Markup(" ") + _mark(run)
+        rows.append((column.label, cell))
+    energy = run.metrics.get("energy") or {}
+    carbon = energy.get("carbon_per_1k") or {}
+    if carbon:
+        rows.append(
+            (
+                "CO2e intensity",
+                Markup("{}: {} g/kWh ({}, {}), PUE {}").format(
+                    carbon.get("region"),
+                    fmt(carbon.get("intensity_g_per_kwh")),
+                    carbon.get("intensity_source"),
+                    carbon.get("intensity_year") or "year n/a",
+                    carbon.get("pue"),
+                ),
+            )
+        )
+        refs = " · ".join(
+            f"{region} {fmt((ref.get('co2e_kg') or 0) * 1000)} g"
+            for region, ref in (carbon.get("reference_regions") or {}).items()
+        )
+        rows.append(("CO2e / 1k at reference grids", Markup("{}").format(refs)))
+    if energy.get("components_j_active"):
+        parts = " · ".join(f"{k} {fmt(v)} J" for k, v in energy["components_j_active"].items())
+        rows.append(
+            (
+                "Energy by component (active)",
+                Markup("{} over {} s, {} instances").format(
+                    parts, fmt(energy.get("window_s")), energy.get("n_instances")
+                ),
+            )
+        )
+    latency = run.metrics.get("latency") or {}
+    if latency:
+        rows.append(
+            (
+                "Latency spread",
+                Markup("p90 {} ms · CV {} · n={} in {} repeats").format(
+                    fmt(latency.get("latency_ms_p90")),
+                    fmt(latency.get("latency_cv")),
+                    latency.get("n_samples"),
+                    latency.get("repeats"),
+                ),
+            )
+        )
+    return rows
+
+
+def provenance_rows(run: BoardRun) -> list[tuple[str, Markup]]:
+    env = run.environment
+
+    def git(key: str) -> str:
+        info = env.get(key) or {}
+        return f"{info.get('commit') or 'unknown'}" + (" (uncommitted changes)" if info.get("dirty") else "")
+
+    gpus = ", ".join(str(g.get("name")) for g in env.get("gpus") or []) or "none"
+    config = run.config
+    rows = [
+        ("Harness commit", git("harness_git")),
+        ("Submission commit", git("submission_git")),
+        ("Submission code sha256", env.get("submission_code_sha256")),
+        ("CPU", f"{env.get('cpu_model')} ({env.get('cpu_cores')} cores)"),
+        ("GPU", gpus),
+        ("Software", f"Python {env.get('python')}, torch {env.get('torch')}, transformers {env.get('transformers')}"),
+        (
+            "Config",
+            f"train {config.get('n_train')}, eval {config.get('n_eval')}, limit {config.get('limit')}, seed {config.get('seed')}",
+        ),
+        ("Sandbox", run.sandbox),
+        ("Finished", run.finished_at),
+    ]
+    return [(label, Markup("{}").format(value)) for label, value in rows]
+
+
 def _charts(runs: list[BoardRun]) -> list[Markup]:
     charts = []
     for key, scale, unit in CHART_AXES:
@@ -208,36 +314,29 @@ def _copy_figures(submission_roots: list[Path], out: Path) -> dict[str, list[str
     return figures
 
 
-def build_site(out: Path, extra_roots: list[Path] | None = None, committed: bool = True) -> dict[str, Any]:
-    """Write the site into ``out`` from the committed records (unless ``committed`` is False) and
-    ``extra_roots``; returns counts, problems and timing for the caller to report."""
-    t0 = time.perf_counter()
-    committed_roots = default_roots(REPO) if committed else []
-    runs, problems = collect([*committed_roots, *(extra_roots or [])])
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(HERE / "static", out / "static", dirs_exist_ok=True)
-    env = _environment()
-    figures = _copy_figures(committed_roots, out)
+PARALLEL_THRESHOLD = 2000  # below this many records, worker start-up costs more than it saves
+_STATE: dict[str, Any] = {}  # what forked page renderers inherit (no pickling of the runs)
 
-    boards: dict[tuple[str, str], list[BoardRun]] = defaultdict(list)
-    entries: dict[str, list[BoardRun]] = defaultdict(list)
-    for run in runs:
-        boards[(run.task, run.profile)].append(run)
-        entries[run.entry_slug].append(run)
-    board_index = []
-    for (task, profile), members in sorted(boards.items()):
-        members.sort(key=lambda r: -(r.values.get("accuracy") or 0.0))
-        page = f"task-{slug(task)}-{slug(profile)}.html"
-        board_index.append(
-            {
-                "task": task,
-                "profile": profile,
-                "page": page,
-                "n": len(members),
-                "entries": len({r.submission for r in members}),
-                "estimated": sum(1 for r in members if r.energy_measured is False),
-            }
-        )
+
+def _workers(n_items: int) -> int:
+    if n_items < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        return max(1, min(4, len(os.sched_getaffinity(0))))
+    except AttributeError:
+        return max(1, min(4, os.cpu_count() or 1))
+
+
+def _collect_chunk(paths: list[Path]) -> tuple[list[BoardRun], list[str]]:
+    return collect_runs(paths)
+
+
+def _render_page(key: tuple[str, ...]) -> None:
+    env, out = _STATE["env"], _STATE["out"]
+    if key[0] == "task":
+        task, profile = key[1], key[2]
+        members = _STATE["boards"][(task, profile)]
+        front = _front_summary(members)
         html = env.get_template("task.html.j2").render(
             task=task,
             profile=profile,
@@ -245,19 +344,81 @@ def build_site(out: Path, extra_roots: list[Path] | None = None, committed: bool
             columns=COLUMNS,
             charts=_charts(members),
             metrics=METRICS,
-            front=_front_summary(members),
+            front=front,
+            front_ids={f["run"].run_id for f in front},
             has_ood=any(_primary_and_ood(r)[1] for r in members),
         )
-        (out / page).write_text(html, encoding="utf-8")
-    for entry_slug, members in sorted(entries.items()):
-        members.sort(key=lambda r: (r.task, r.profile, r.finished_at))
+        (out / _task_page(task, profile)).write_text(html, encoding="utf-8")
+    else:
+        members = _STATE["entries"][key[1]]
+        sections = [{"run": r, "price_tag": price_tag_rows(r), "provenance": provenance_rows(r)} for r in members]
         html = env.get_template("entry.html.j2").render(
-            entry=members[0],
-            runs=[_row(r) for r in members],
-            columns=COLUMNS,
-            figures=figures.get(entry_slug, []),
+            entry=members[0], sections=sections, figures=_STATE["figures"].get(key[1], [])
         )
-        (out / f"entry-{entry_slug}.html").write_text(html, encoding="utf-8")
+        (out / f"entry-{key[1]}.html").write_text(html, encoding="utf-8")
+
+
+def _task_page(task: str, profile: str) -> str:
+    return f"task-{slug(task)}-{slug(profile)}.html"
+
+
+def build_site(out: Path, extra_roots: list[Path] | None = None, committed: bool = True) -> dict[str, Any]:
+    """Write the site into ``out`` from the committed records (unless ``committed`` is False) and
+    ``extra_roots``; returns counts, problems and timing for the caller to report.
+
+    Large boards are read and rendered by forked workers (one per core, up to 4): both steps are
+    CPU-bound and each record and page is independent.
+    """
+    t0 = time.perf_counter()
+    committed_roots = default_roots(REPO) if committed else []
+    paths, problems = find_run_dirs([*committed_roots, *(extra_roots or [])])
+    workers = _workers(len(paths))
+    runs: list[BoardRun] = []
+    if workers > 1:
+        chunks = [paths[k::workers] for k in range(workers)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for chunk_runs, chunk_problems in pool.map(_collect_chunk, chunks):
+                runs += chunk_runs
+                problems += chunk_problems
+    else:
+        runs, more = collect_runs(paths)
+        problems += more
+    runs.sort(key=lambda r: str(r.path))
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(HERE / "static", out / "static", dirs_exist_ok=True)
+    env = _environment()
+
+    boards: dict[tuple[str, str], list[BoardRun]] = defaultdict(list)
+    entries: dict[str, list[BoardRun]] = defaultdict(list)
+    for run in runs:
+        boards[(run.task, run.profile)].append(run)
+        entries[run.entry_slug].append(run)
+    for members in boards.values():
+        members.sort(key=lambda r: -(r.values.get("accuracy") or 0.0))
+    for members in entries.values():
+        members.sort(key=lambda r: (r.task, r.profile, r.finished_at))
+    _STATE.update(env=env, out=out, boards=boards, entries=entries, figures=_copy_figures(committed_roots, out))
+    keys = [("task", t, p) for t, p in sorted(boards)] + [("entry", e) for e in sorted(entries)]
+    try:
+        if workers > 1:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                pool.map(_render_page, keys, chunksize=1)
+        else:
+            for key in keys:
+                _render_page(key)
+    finally:
+        _STATE.clear()
+    board_index = [
+        {
+            "task": task,
+            "profile": profile,
+            "page": _task_page(task, profile),
+            "n": len(members),
+            "entries": len({r.submission for r in members}),
+            "estimated": sum(1 for r in members if r.energy_measured is False),
+        }
+        for (task, profile), members in sorted(boards.items())
+    ]
     methodology = (REPO / "docs" / "methodology.md").read_text(encoding="utf-8")
     (out / "methodology.html").write_text(
         env.get_template("methodology.html.j2").render(body=markdown_lite(methodology)), encoding="utf-8"
@@ -274,4 +435,5 @@ def build_site(out: Path, extra_roots: list[Path] | None = None, committed: bool
         "problems": problems,
         "seconds": time.perf_counter() - t0,
         "bytes": weight,
+        "workers": workers,
     }

@@ -40,6 +40,7 @@ class BoardRun:
     environment: dict[str, Any]
     config: dict[str, Any]
     finished_at: str
+    sandbox: str = "none"
     metrics: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -68,13 +69,14 @@ def to_board_run(record: Any) -> BoardRun:
         environment=dict(run.get("environment") or {}),
         config=dict(run.get("config") or {}),
         finished_at=str(run.get("finished_at", "")),
+        sandbox=str(run.get("sandbox", "none")),
         metrics=metrics,
     )
 
 
-def collect(roots: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
-    """Every complete run under ``roots``; problems come back as one line each."""
-    runs: list[BoardRun] = []
+def find_run_dirs(roots: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """Every run folder under ``roots`` once; a root that is not a folder is a problem line."""
+    paths: list[Path] = []
     problems: list[str] = []
     seen: set[Path] = set()
     for root in roots:
@@ -83,17 +85,31 @@ def collect(roots: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
             continue
         for run_dir in find_runs(root):
             key = run_dir.absolute()
-            if key in seen:
-                continue
-            seen.add(key)
-            try:
-                record = read_run(run_dir, with_predictions=False)
-                if record.status != "complete":
-                    continue
+            if key not in seen:
+                seen.add(key)
+                paths.append(run_dir)
+    return paths, problems
+
+
+def collect_runs(paths: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
+    """Board rows for the complete runs among ``paths``; each unreadable record is one problem line."""
+    runs: list[BoardRun] = []
+    problems: list[str] = []
+    for run_dir in paths:
+        try:
+            record = read_run(run_dir, with_predictions=False)
+            if record.status == "complete":
                 runs.append(to_board_run(record))
-            except (RecordError, KeyError, TypeError, AttributeError, AssertionError) as exc:
-                problems.append(f"{run_dir}: {exc}")
+        except (RecordError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+            problems.append(f"{run_dir}: {exc}")
     return runs, problems
+
+
+def collect(roots: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
+    """Every complete run under ``roots``; problems come back as one line each."""
+    paths, problems = find_run_dirs(roots)
+    runs, more = collect_runs(paths)
+    return runs, problems + more
 
 
 def default_roots(repo: Path) -> list[Path]:

@@ -38,6 +38,9 @@ def test_builds_from_committed_and_1000_generated_records(tmp_path, synthetic):
     assert "front-pt" in task_page and "dominated" in task_page
     assert "http://" not in task_page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched from the net
     assert "est.</span>" in task_page and "⚠" in task_page
+    entry_page = (site / "entry-synthetic-001.html").read_text()
+    assert entry_page.count('<section class="run"') == 25  # 1000 records over 40 entries
+    assert "Accuracy · test (id)" in entry_page and "Provenance" in entry_page and "estimated (" in entry_page
 
 
 def test_front_in_chart_matches_pareto_function(tmp_path, synthetic):
@@ -94,6 +97,20 @@ def test_helpers():
     assert safe_url("javascript:alert(1)") is None and safe_url("data:text/html,hi") is None
     html = markdown_lite("# T\n\n| a | b |\n| --- | --- |\n| `x` | <y> |\n\n- one\n- **two**\n")
     assert "<h2>T</h2>" in html and "<code>x</code>" in html and "&lt;y&gt;" in html and "<strong>two</strong>" in html
+
+
+def test_parallel_build_matches_serial(tmp_path, synthetic, monkeypatch):
+    import leaderboard.build as build
+
+    monkeypatch.setattr(build, "PARALLEL_THRESHOLD", 10**9)
+    serial = build_site(tmp_path / "serial", [synthetic], committed=False)
+    monkeypatch.setattr(build, "PARALLEL_THRESHOLD", 1)
+    parallel = build_site(tmp_path / "parallel", [synthetic], committed=False)
+    assert serial["workers"] == 1 and parallel["workers"] == build._workers(10**9)
+    pages = sorted(p.name for p in (tmp_path / "serial").glob("*.html"))
+    assert pages == sorted(p.name for p in (tmp_path / "parallel").glob("*.html"))
+    for name in pages:
+        assert (tmp_path / "serial" / name).read_text() == (tmp_path / "parallel" / name).read_text(), name
 
 
 def test_cli_leaderboard(tmp_path, capsys, synthetic):

@@ -35,7 +35,7 @@ def test_round_trip(tmp_path):
     rec = read_run(final)
     assert rec.status == "complete" and rec.predictions == PREDS
     assert rec.metrics["x"] is None  # NaN is written as null: strict JSON readers accept every record
-    assert sorted(p.name for p in final.iterdir()) == ["metrics.json", "predictions.jsonl", "run.json"]
+    assert sorted(p.name for p in final.iterdir()) == ["digests.json", "metrics.json", "predictions.jsonl", "run.json"]
     assert find_runs(tmp_path / "runs") == [final]
 
 

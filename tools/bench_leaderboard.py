@@ -24,14 +24,16 @@ def main() -> None:
         report = build_site(Path(tmp) / "site", [root])
         wall = time.perf_counter() - t0
         site = Path(tmp) / "site"
-        pages = sorted(site.glob("*.html"), key=lambda p: p.stat().st_size)
-        task_pages = [p for p in pages if p.name.startswith("task-")]
+        sizes = {p.name: p.stat().st_size for p in site.glob("*.html")}
+    largest = max(sizes, key=sizes.get)
+    task_pages = sorted(name for name in sizes if name.startswith("task-"))
     print(f"records {report['runs']} (incl. committed), boards {report['boards']}, entries {report['entries']}")
     print(f"build time {wall:.2f} s (goal < 5 s)")
     print(
-        f"site weight {report['bytes'] / 1e6:.2f} MB; largest page {pages[-1].name} {pages[-1].stat().st_size / 1e6:.2f} MB"
+        f"workers {report['workers']}; site weight {report['bytes'] / 1e6:.2f} MB; "
+        f"largest page {largest} {sizes[largest] / 1e6:.2f} MB"
     )
-    print(f"task pages: {', '.join(f'{p.name} {p.stat().st_size / 1e3:.0f} kB' for p in task_pages)}")
+    print("task pages: " + ", ".join(f"{name} {sizes[name] / 1e3:.0f} kB" for name in task_pages))
 
 
 if __name__ == "__main__":

