@@ -7,6 +7,7 @@ folder that readers ignore, never a complete-looking record.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -53,6 +54,30 @@ def _write_synced(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
+def _move_into_place(tmp: Path, final_dir: Path, replace: bool, attempts: int = 20) -> None:
+    """Rename ``tmp`` to ``final_dir``. Concurrent writers of the same job race here: each rename is
+    atomic, a writer that finds the name taken (re)moves what is there and tries again, so the
+    folder always holds one writer's complete record and nobody fails or leaves a mix."""
+    for _ in range(attempts):
+        if final_dir.exists():
+            if not replace:
+                raise RecordError(f"{final_dir} already exists: pass --force to replace it")
+            trash = final_dir.parent / f".trash-{final_dir.name}-{uuid.uuid4().hex[:8]}"
+            try:
+                os.rename(final_dir, trash)
+            except FileNotFoundError:
+                pass  # another writer moved it first
+            else:
+                shutil.rmtree(trash, ignore_errors=True)
+        try:
+            os.rename(tmp, final_dir)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    raise RecordError(f"{final_dir}: gave up after {attempts} concurrent writers replaced it; rerun the job")
+
+
 def write_run(
     final_dir: Path,
     run: Mapping[str, Any],
@@ -75,15 +100,7 @@ def write_run(
         )
         digests = {name: file_sha256(tmp / name) for name in DIGESTED}
         _write_synced(tmp / "digests.json", dumps({"schema_version": SCHEMA_VERSION, "sha256": digests}))
-        if final_dir.exists():
-            if not replace:
-                raise RecordError(f"{final_dir} already exists: pass --force to replace it")
-            trash = parent / f".trash-{final_dir.name}-{uuid.uuid4().hex[:8]}"
-            os.rename(final_dir, trash)
-            os.rename(tmp, final_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, final_dir)
+        _move_into_place(tmp, final_dir, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

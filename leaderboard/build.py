@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from benchmark.metrics import METRICS
-from leaderboard.charts import ChartPoint, pareto_svg
+from leaderboard.charts import ChartPoint, histogram_svg, pareto_svg
 from leaderboard.collect import BoardRun, collect_runs, default_roots, find_run_dirs, slug
 
 HERE = Path(__file__).resolve().parent
@@ -266,6 +266,17 @@ def provenance_rows(run: BoardRun) -> list[tuple[str, Markup]]:
     return [(label, Markup("{}").format(value)) for label, value in rows]
 
 
+def _diagnostic_figure(run: BoardRun) -> Markup:
+    """The entry's own per-run figure from its diagnostics (the early-exit histogram)."""
+    diagnostics = run.metrics.get("diagnostics") or {}
+    hist = diagnostics.get("exit_layer_histogram")
+    if not isinstance(hist, dict):
+        return Markup("")
+    threshold = diagnostics.get("threshold")
+    title = f"Exit layer (threshold {threshold})" if isinstance(threshold, int | float) else "Exit layer"
+    return histogram_svg(hist, title, "layer at which instances left")
+
+
 def _charts(runs: list[BoardRun]) -> list[Markup]:
     charts = []
     for key, scale, unit in CHART_AXES:
@@ -351,7 +362,15 @@ def _render_page(key: tuple[str, ...]) -> None:
         (out / _task_page(task, profile)).write_text(html, encoding="utf-8")
     else:
         members = _STATE["entries"][key[1]]
-        sections = [{"run": r, "price_tag": price_tag_rows(r), "provenance": provenance_rows(r)} for r in members]
+        sections = [
+            {
+                "run": r,
+                "price_tag": price_tag_rows(r),
+                "provenance": provenance_rows(r),
+                "figure": _diagnostic_figure(r),
+            }
+            for r in members
+        ]
         html = env.get_template("entry.html.j2").render(
             entry=members[0], sections=sections, figures=_STATE["figures"].get(key[1], [])
         )

@@ -141,3 +141,44 @@ def pareto_svg(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def histogram_svg(counts: dict[str, int], title: str, x_label: str) -> Markup:
+    """A small bar chart (an early-exit histogram, say) from an entry's diagnostics; untrusted input,
+    so keys and values are coerced and escaped."""
+    items = []
+    for key, value in list(counts.items())[:32]:
+        try:
+            items.append((str(key), max(0, int(value))))
+        except (TypeError, ValueError):
+            continue
+    if not items:
+        return Markup("")
+    width, height, left, bottom, top = 260, 140, 30, 28, 18
+    total = sum(v for _, v in items) or 1
+    peak = max(v for _, v in items) or 1
+    bar_w = (width - left - 10) / len(items)
+    out = [
+        f'<svg class="hist" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<text x="{left}" y="12" class="axis">{escape(title)}</text>',
+    ]
+    for k, (key, value) in enumerate(items):
+        h = (height - bottom - top) * value / peak
+        x = left + k * bar_w
+        y = height - bottom - h
+        out.append(
+            f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" class="bar">'
+            f"<title>{escape(key)}: {value} ({100 * value / total:.0f}%)</title></rect>"
+        )
+        out.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 12}" class="tick" text-anchor="middle">{escape(key)}</text>'
+        )
+        out.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" class="tick" text-anchor="middle">{100 * value / total:.0f}%</text>'
+        )
+    out.append(
+        f'<text x="{left + (width - left) / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">{escape(x_label)}</text>'
+    )
+    out.append("</svg>")
+    return Markup("".join(out))

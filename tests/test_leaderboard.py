@@ -66,6 +66,10 @@ def hostile_record(root: Path) -> Path:
         paper="https://example.org/paper?a=1&b=2",
     )
     run_json.write_text(json.dumps(run))
+    metrics_json = run_json.parent / "metrics.json"
+    metrics = json.loads(metrics_json.read_text())
+    metrics["diagnostics"] = {"exit_layer_histogram": {"1": 5, "<script>": 2, "6": "x"}, "threshold": 0.9}
+    metrics_json.write_text(json.dumps(metrics))
     return root
 
 
@@ -80,6 +84,9 @@ def test_submission_text_is_data_never_markup(tmp_path):
     assert 'href="javascript:' not in everything
     assert 'href="https://example.org/paper?a=1&amp;b=2"' in everything
     assert all(re.fullmatch(r"[a-z0-9._-]+\.html", name) for name in pages)
+    entry = next(text for name, text in pages.items() if name.startswith("entry-"))
+    assert 'class="hist"' in entry and "Exit layer (threshold 0.9)" in entry  # the entry's own figure
+    assert "&lt;script&gt;" in entry
 
 
 def test_bad_record_is_reported_not_shown(tmp_path):

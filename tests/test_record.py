@@ -136,3 +136,30 @@ def test_killed_cli_run_never_leaves_a_complete_looking_record(tmp_path, data_di
         proc.wait(timeout=10)
         for run_dir in find_runs(tmp_path):
             assert read_run(run_dir).status == "complete"
+
+
+CONCURRENT_SCRIPT = """
+import sys
+from pathlib import Path
+from benchmark.record import write_run
+for k in range(15):
+    write_run(Path(sys.argv[1]) / "same-job", {**RUN, "job_key": sys.argv[2]}, PREDS * 200, METRICS, replace=True)
+    write_run(Path(sys.argv[1]) / f"own-{sys.argv[2]}-{k}", RUN, PREDS, METRICS)
+"""
+
+
+def test_concurrent_writers_do_not_clobber(tmp_path):
+    script = f"RUN = {RUN!r}\nMETRICS = {METRICS!r}\nPREDS = {PREDS!r}\n" + CONCURRENT_SCRIPT
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), f"w{k}"], stderr=subprocess.PIPE, text=True)
+        for k in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    runs = find_runs(tmp_path)
+    assert len(runs) == 1 + 4 * 15  # every writer's own jobs, and one copy of the shared job
+    for run_dir in runs:
+        read_run(run_dir)  # each complete and consistent: no mix of two writers' files
+    shared = read_run(tmp_path / "same-job")
+    assert shared.run["job_key"] in {"w0", "w1", "w2", "w3"} and len(shared.predictions) == 400
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

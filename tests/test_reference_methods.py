@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def load_module(entry: str):
-    spec = importlib.util.spec_from_file_location(f"entry_{entry.replace('-', '_')}", REPO / "submissions" / entry / "predictor.py")
+    spec = importlib.util.spec_from_file_location(
+        f"entry_{entry.replace('-', '_')}", REPO / "submissions" / entry / "predictor.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,8 +51,9 @@ def exit_model():
 
     path = early._backbone_path()
     model = early.ExitModel(AutoModel.from_pretrained(path, attn_implementation="eager"), 4).eval()
-    enc = AutoTokenizer.from_pretrained(path)(["a short text", "a somewhat longer text about markets"], padding=True,
-                                              return_tensors="pt")
+    enc = AutoTokenizer.from_pretrained(path)(
+        ["a short text", "a somewhat longer text about markets"], padding=True, return_tensors="pt"
+    )
     return model, enc["input_ids"], enc["attention_mask"]
 
 
