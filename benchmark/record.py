@@ -203,15 +203,21 @@ def _first(exc: ValidationError) -> str:
 def find_runs(root: Path) -> list[Path]:
     """Every complete-looking run folder below ``root``; hidden temporary folders are skipped.
 
-    A folder holding ``run.json`` is a run: its subfolders are not searched further.
+    A folder holding ``run.json`` is a run and is not listed further: one stat per run folder
+    rather than a directory listing keeps a 10,000-record board fast to find.
     """
-    out = []
-    for current, dirs, files in os.walk(root):
-        if "run.json" in files:
-            out.append(Path(current))
-            dirs.clear()
-        else:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-    if root.name.startswith(".") and out and out[0] == root:
+    if root.name.startswith("."):
         return []
+    out: list[Path] = []
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        if os.path.isfile(os.path.join(folder, "run.json")):
+            out.append(Path(folder))
+            continue
+        try:
+            with os.scandir(folder) as entries:
+                stack.extend(e.path for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
     return sorted(out)
