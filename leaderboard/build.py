@@ -25,6 +25,7 @@ from leaderboard.fragments import (
     entry_href,
     fmt,
     markdown_lite,
+    operating_points,
     primary_and_ood,
     run_section,
     safe_url,
@@ -68,7 +69,7 @@ def _diagnostic_figure(run: BoardRun) -> Markup:
     return histogram_svg(hist, title, "layer at which instances left")
 
 
-def _charts(runs: list[BoardRun]) -> list[Markup]:
+def _charts(runs: list[BoardRun], labels: dict[str, str] | None = None) -> list[Markup]:
     charts = []
     for key, scale, unit in CHART_AXES:
         points = [
@@ -78,7 +79,7 @@ def _charts(runs: list[BoardRun]) -> list[Markup]:
                 label=r.submission,
                 series=r.submission,
                 href=entry_href(r),
-                hover=f"{r.submission} {r.version}: accuracy {fmt(r.values.get('accuracy'))}, "
+                hover=f"{r.submission} {r.version} {(labels or {}).get(r.run_id, '')}: accuracy {fmt(r.values.get('accuracy'))}, "
                 f"{METRICS[key].label} {fmt(None if r.values.get(key) is None else r.values[key] * scale)} {unit}",
             )
             for r in runs
@@ -138,15 +139,16 @@ def _render_page(key: tuple[str, ...]) -> None:
     if key[0] == "task":
         task, profile = key[1], key[2]
         members = _STATE["boards"][(task, profile)]
-        front = _front_summary(members)
+        points = operating_points(members)
+        front = [f | {"point": points.get(f["run"].run_id, "")} for f in _front_summary(members)]
         front_ids = {f["run"].run_id for f in front}
         has_ood = any(primary_and_ood(r)[1] for r in members)
         html = env.get_template("task.html.j2").render(
             task=task,
             profile=profile,
-            rows=[table_row(r, has_ood, r.run_id in front_ids) for r in members],
+            rows=[table_row(r, has_ood, r.run_id in front_ids, points.get(r.run_id, "")) for r in members],
             columns=COLUMNS,
-            charts=_charts(members),
+            charts=_charts(members, points),
             metrics=METRICS,
             front=front,
             has_ood=has_ood,

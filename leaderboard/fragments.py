@@ -77,12 +77,30 @@ def _energy_mark(run: BoardRun, long: bool = False) -> str:
     return f' <span class="meas">measured ({source})</span>' if long else ""
 
 
-def table_row(run: BoardRun, has_ood: bool, on_front: bool) -> Markup:
+def operating_points(runs: list[BoardRun]) -> dict[str, str]:
+    """run_id -> "threshold=0.6" for entries with several runs on one board: the params whose
+    values differ between those runs name each operating point."""
+    by_entry: dict[str, list[BoardRun]] = {}
+    for run in runs:
+        by_entry.setdefault(run.submission, []).append(run)
+    labels: dict[str, str] = {}
+    for group in by_entry.values():
+        if len(group) < 2:
+            continue
+        params = [run.manifest.get("params") or {} for run in group]
+        keys = sorted({k for p in params for k in p if len({repr(q.get(k)) for q in params}) > 1})
+        for run, p in zip(group, params, strict=True):
+            if keys:
+                labels[run.run_id] = ", ".join(f"{k}={p.get(k)}" for k in keys)
+    return labels
+
+
+def table_row(run: BoardRun, has_ood: bool, on_front: bool, point: str = "") -> Markup:
     """One ``<tr>`` of a task page's table; cells carry ``data-sort`` for the sorting script."""
     primary, ood = primary_and_ood(run)
-    name = esc(run.submission)
+    name = esc(run.submission) + (f' <span class="op">{esc(point)}</span>' if point else "")
     cells = [
-        f'<td data-sort="{name}">'
+        f'<td data-sort="{esc(run.submission + " " + point)}">'
         + ('<span class="front-mark" title="on the accuracy–energy Pareto front">★</span> ' if on_front else "")
         + f'<a href="{esc(entry_href(run))}">{name}</a> <span class="ver">{esc(run.version)}</span>'
         + (
