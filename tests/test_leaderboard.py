@@ -123,3 +123,14 @@ def test_parallel_build_matches_serial(tmp_path, synthetic, monkeypatch):
 def test_cli_leaderboard(tmp_path, capsys, synthetic):
     assert main(["leaderboard", "--out", str(tmp_path / "site"), "--results", str(synthetic)]) == 0
     assert "boards" in capsys.readouterr().out
+
+
+def test_operating_points_are_named(tmp_path):
+    root = generate(tmp_path / "r", 12, seed=3, entries=1)  # one entry, several runs per board
+    for k, run_json in enumerate(sorted(root.rglob("run.json"))):
+        run = json.loads(run_json.read_text())
+        run["submission"]["params"] = {"threshold": round(0.1 * k, 1), "epochs": 2}
+        run_json.write_text(json.dumps(run))
+    build_site(tmp_path / "site", [root], committed=False)
+    page = (tmp_path / "site" / "task-ag_news-cpu.html").read_text()
+    assert 'class="op">threshold=' in page and "epochs=" not in page  # only the param that varies
