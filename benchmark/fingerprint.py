@@ -111,7 +111,8 @@ def code_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(submission_dir: Path) -> dict[str, Any]:
+def fingerprint(submission_dir: Path, code_sha256: str | None = None) -> dict[str, Any]:
+    """The machine and code a run used; ``code_sha256`` saves re-hashing a submission already hashed."""
     import torch
     import transformers
 
@@ -130,7 +131,7 @@ def fingerprint(submission_dir: Path) -> dict[str, Any]:
         "transformers": transformers.__version__,
         "harness_git": git_commit(HARNESS_ROOT),
         "submission_git": git_commit(submission_dir),
-        "submission_code_sha256": code_digest(submission_dir),
+        "submission_code_sha256": code_sha256 or code_digest(submission_dir),
     }
 
 

@@ -100,6 +100,7 @@ class PreparedJob:
     train_config: str | None
     started: datetime
     sandbox: str
+    code_sha256: str
 
 
 def log(message: str) -> None:
@@ -252,6 +253,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
         config.train_config or task.default_train_config,
         started,
         sandbox,
+        code_sha,
     )
     try:
         predictor.load(ctx)
@@ -337,7 +339,7 @@ def write_record(
 ) -> None:
     """The last step: fingerprint the machine and write the record atomically."""
     config, profile, data = job.config, job.profile, job.data
-    env = fingerprint(job.submission_dir)
+    env = fingerprint(job.submission_dir, job.code_sha256)
     matched, reasons = profile_match(profile, env)
     run = {
         "job_key": job.key,
