@@ -165,7 +165,7 @@ def predict_all(
 
 
 def accuracy_pass(
-    predictor: Predictor, data: TaskData, eval_sets: Sequence[EvalSet], batch_size: int
+    predictor: Predictor, data: TaskData, eval_sets: Sequence[EvalSet], batch_size: int, progress: bool = True
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """Predict every eval set and score it against gold labels the predictor never saw."""
     info = data.info
@@ -257,7 +257,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
     )
     try:
         predictor.load(ctx)
-        training, scores, rows, costs = _passes(predictor, config, profile, data, train, eval_sets)
+        training, scores, rows, costs = _passes(predictor, config, profile, data, train, eval_sets, progress)
     except (SandboxFailure, PredictionError) as exc:
         failure = {
             "kind": getattr(exc, "kind", "error"),
@@ -282,6 +282,7 @@ def _passes(
     data: TaskData,
     train: Sequence[Instance],
     eval_sets: list[EvalSet],
+    progress: bool = True,
 ) -> tuple[dict[str, Any] | None, dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """Fit (metered), the accuracy pass, then the cost passes; one idle baseline serves both meters."""
     from benchmark.costs import idle_baseline, measure_costs, measure_training
@@ -298,7 +299,7 @@ def _passes(
         log("[3/6] fit: the entry does not train, skipped")
 
     log("[4/6] accuracy pass (not timed, not metered)")
-    scores, rows = accuracy_pass(predictor, data, eval_sets, profile.batch_size)
+    scores, rows = accuracy_pass(predictor, data, eval_sets, profile.batch_size, progress)
     for name, block in scores.items():
         log(f"      {name}: accuracy {block['accuracy']:.4f} (n={block['n']})")
     diagnostics = collect_diagnostics(predictor)
