@@ -232,6 +232,7 @@ def run_job(config: RunConfig, progress: bool = True) -> RunResult:
         predictor = SandboxedPredictor(
             manifest, submission_dir, limits, profile.threads, isolation, gpu=profile.device == "cuda"
         )
+        predictor.heartbeat = log if progress else None
         predictor.start(ctx.cache_dir)
         sandbox = predictor.isolation
         log(

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,8 @@ def _instance_json(inst: Instance, with_label: bool) -> dict[str, Any]:
 class SandboxedPredictor:
     """The predictor protocol, answered by a worker in a sandboxed child process."""
 
+    heartbeat_s = 60.0
+
     def __init__(
         self,
         manifest: Manifest,
@@ -186,6 +188,9 @@ class SandboxedPredictor:
         self.proc: subprocess.Popen[bytes] | None = None
         self._deadline = 0.0
         self._buffer = b""
+        # Called every ``heartbeat_s`` while a request is outstanding, so an hour-long ``fit`` is
+        # not a silent hour; it relays the submission's last stderr line (its own progress, if any).
+        self.heartbeat: Callable[[str], None] | None = None
 
     # -- process management -------------------------------------------------------------
     def start(self, cache_dir: Path) -> None:
@@ -253,6 +258,14 @@ class SandboxedPredictor:
             return ""
         return "\n".join(lines[-STDERR_TAIL_LINES:])
 
+    def _heartbeat_message(self, op: str, elapsed_s: float) -> str:
+        took = f"{elapsed_s:.0f} s" if elapsed_s < 120 else f"{elapsed_s / 60:.0f} min"
+        message = f"      {op} still running: {took}"
+        last = self.stderr_tail().splitlines()
+        if last:
+            message += f"; submission's last stderr line: {last[-1].strip()[:160]}"
+        return message
+
     def __enter__(self) -> SandboxedPredictor:
         return self
 
@@ -270,8 +283,13 @@ class SandboxedPredictor:
             raise self._died() from None
         selector = selectors.DefaultSelector()
         selector.register(self.proc.stdout, selectors.EVENT_READ)
+        started = last_beat = time.monotonic()
         while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if self.heartbeat is not None and now - last_beat >= self.heartbeat_s:
+                last_beat = now
+                self.heartbeat(self._heartbeat_message(request["op"], now - started))
+            remaining = deadline - now
             if remaining <= 0:
                 self._kill()
                 raise SandboxFailure(

@@ -153,3 +153,18 @@ def test_unavailable_or_unknown_sandbox_is_bad_input(tmp_path, data_dir, fast_pr
 
     with pytest.raises(UserError, match="--sandbox must be one of"):
         config(tmp_path, data_dir, fast_profile, tmp_path, sandbox="docker")
+
+
+def test_long_requests_send_heartbeats_with_the_submissions_last_words(
+    tmp_path, data_dir, fast_profile, isolated_cache, monkeypatch, capsys
+):
+    """A fit that takes an hour must not be a silent hour: the runner relays a heartbeat."""
+    from benchmark.runner import run_job
+    from benchmark.sandbox import SandboxedPredictor
+
+    monkeypatch.setattr(SandboxedPredictor, "heartbeat_s", 0.5)
+    folder = hostile_submission(tmp_path, "slow")
+    result = run_job(config(tmp_path, data_dir, fast_profile, folder), progress=True)
+    assert result.status == "complete"
+    beats = [line for line in capsys.readouterr().err.splitlines() if "still running" in line]
+    assert any("predict still running" in b and "last stderr line: step 3 of 10" in b for b in beats)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Iterator, Sequence
 
@@ -112,9 +113,16 @@ class LongDocClassifier:
         )
         losses: list[float] = []
         self.model.train()
-        for _ in range(self.config["epochs"]):
+        for epoch in range(self.config["epochs"]):
             total = 0.0
-            for batch in length_batches(lengths, self.config["batch_size"], rng):
+            batches = length_batches(lengths, self.config["batch_size"], rng)
+            for step, batch in enumerate(batches, 1):
+                # The harness relays the last stderr line in its heartbeat.
+                print(
+                    f"epoch {epoch + 1}/{self.config['epochs']}, step {step}/{len(batches)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 optimiser.zero_grad()
                 for piece in micro_batches(lengths, batch, self.config["max_tokens"]):
                     target = torch.tensor([labels[i] for i in piece], device=self.ctx.device)
