@@ -10,34 +10,29 @@ attention contributes next to nothing to the decision (a flat kernel makes every
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+import _rfa_setup as setup
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser = setup.parser(__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--draws", type=int, default=3)
     args = parser.parse_args()
 
     import torch
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "submissions" / "rfa"))
+    task, data = setup.hyperpartisan(args.data_dir)
     from predictor import LongDocClassifier
     from rfa import draw_projection
 
     from benchmark.predictor import PredictorContext
     from benchmark.runner import cache_dir
-    from tasks import get_task
 
-    torch.set_num_threads(2)
-    task = get_task("hyperpartisan")
-    data = task.load(Path(args.data_dir))
     test = [inst.without_label() for inst in data.eval_sets[0].instances[: args.n]]
     gold = [inst.label for inst in data.eval_sets[0].instances[: args.n]]
     model = LongDocClassifier()

