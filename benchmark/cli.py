@@ -130,10 +130,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
     from benchmark.gate import format_gate, gate
+    from benchmark.validate import task_labels
+    from tasks.base import resolve_data_dir
 
-    report = gate(
-        _read_for_gate(args.baseline), _read_for_gate(args.candidate), args.max_accuracy_drop, args.max_cost_increase
-    )
+    baseline, candidate = _read_for_gate(args.baseline), _read_for_gate(args.candidate)
+    labels = task_labels(baseline, resolve_data_dir(args.data_dir))
+    report = gate(baseline, candidate, labels, args.max_accuracy_drop, args.max_cost_increase)
     print(json.dumps(report, indent=2) if args.json else format_gate(report))
     return 0 if report["verdict"] == "pass" else 1
 
@@ -206,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-accuracy-drop", type=float, default=1.0, help="points (default 1.0)")
     check.add_argument("--max-cost-increase", type=float, default=10.0, help="percent (default 10)")
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument(
+        "--data-dir", help="task data the runs are scored against (default: $GREENBENCH_DATA_DIR, else the Hub)"
+    )
     check.set_defaults(func=_cmd_check)
 
     compare = sub.add_parser("compare", help="price tags of several runs side by side")

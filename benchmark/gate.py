@@ -1,7 +1,8 @@
 """The regression gate: does a candidate run cost more or score less than its baseline?
 
-Accuracy is judged by a paired bootstrap over the stored predictions and fails only when the drop
-is both larger than allowed and significant. FLOPs are deterministic and compared exactly.
+Accuracy is judged by a paired bootstrap over the stored predictions, scored against the task's
+own labels (records do not carry them), and fails only when the drop is both larger than allowed
+and significant. FLOPs are deterministic and compared exactly.
 Latency and energy are judged against their measured spread, so noise alone does not fail a
 build: a change counts only when it is over the allowed percentage *and* outside the noise band.
 """
@@ -9,6 +10,7 @@ build: a change counts only when it is over the allowed percentage *and* outside
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -55,13 +57,30 @@ def paired_bootstrap_drop(base: dict[str, bool], cand: dict[str, bool], seed: in
     return float(diff.mean() * 100), float(np.quantile(drops, 0.05))
 
 
-def _accuracy_checks(baseline: RunRecord, candidate: RunRecord, max_drop: float) -> list[Check]:
+def _correct(record: RunRecord, eval_set: str, labels: Mapping[str, int]) -> dict[str, bool]:
+    """Instance id -> whether the record's prediction is right; an id the task lacks is an error."""
+    out = {}
+    for row in record.predictions:
+        if row["eval_set"] != eval_set:
+            continue
+        if row["id"] not in labels:
+            raise UserError(
+                f"{record.path} predicts {eval_set}/{row['id']}, which the task's data does not have: "
+                f"check --data-dir, or run `greenbench validate` on the record"
+            )
+        out[row["id"]] = row["prediction"] == labels[row["id"]]
+    return out
+
+
+def _accuracy_checks(
+    baseline: RunRecord, candidate: RunRecord, labels: Mapping[str, Mapping[str, int]], max_drop: float
+) -> list[Check]:
     checks = []
-    base_sets = {(r["eval_set"], r["id"]): r["prediction"] == r["gold"] for r in baseline.predictions}
-    cand_sets = {(r["eval_set"], r["id"]): r["prediction"] == r["gold"] for r in candidate.predictions}
     for eval_set in baseline.metrics.get("eval_sets", {}):
-        b = {k[1]: v for k, v in base_sets.items() if k[0] == eval_set}
-        c = {k[1]: v for k, v in cand_sets.items() if k[0] == eval_set}
+        if eval_set not in labels:
+            raise UserError(f"the task's data has no eval set {eval_set!r}: check --data-dir and the task version")
+        b = _correct(baseline, eval_set, labels[eval_set])
+        c = _correct(candidate, eval_set, labels[eval_set])
         if set(b) != set(c):
             raise UserError(
                 f"eval set {eval_set}: the runs predicted different instances ({len(b)} vs {len(c)}): "
@@ -110,9 +129,16 @@ def _combined_cv(a: float | None, b: float | None) -> float | None:
 
 
 def gate(
-    baseline: RunRecord, candidate: RunRecord, max_accuracy_drop: float = 1.0, max_cost_increase: float = 10.0
+    baseline: RunRecord,
+    candidate: RunRecord,
+    labels: Mapping[str, Mapping[str, int]],
+    max_accuracy_drop: float = 1.0,
+    max_cost_increase: float = 10.0,
 ) -> dict[str, Any]:
-    """All checks and the verdict; raises ``UserError`` when the runs cannot be compared."""
+    """All checks and the verdict; raises ``UserError`` when the runs cannot be compared.
+
+    ``labels`` maps eval set -> instance id -> label (``benchmark.validate.task_labels``).
+    """
     _usable(baseline, "baseline")
     _usable(candidate, "candidate")
     for key in ("task", "profile"):
@@ -121,7 +147,7 @@ def gate(
             raise UserError(f"the runs are of different {key}s ({b} vs {c}): gate runs of the same task and profile")
     if max_accuracy_drop < 0 or max_cost_increase < 0:
         raise UserError("--max-accuracy-drop and --max-cost-increase must be >= 0")
-    checks = _accuracy_checks(baseline, candidate, max_accuracy_drop)
+    checks = _accuracy_checks(baseline, candidate, labels, max_accuracy_drop)
     bm, cm = baseline.metrics, candidate.metrics
 
     def get(metrics: dict[str, Any], block: str, key: str) -> Any:

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from benchmark.errors import RecordError
 
-SCHEMA_VERSION = 1
+# 2: predictions.jsonl no longer stores gold labels (v1 did; they belong to the task's data,
+# not to committed records); readers score against the task's own labels.
+SCHEMA_VERSION = 2
 RUN_FILES = ("run.json", "predictions.jsonl", "metrics.json", "digests.json")
 DIGESTED = ("run.json", "predictions.jsonl", "metrics.json")
 
@@ -135,7 +137,6 @@ class _Prediction(BaseModel):
     eval_set: str
     id: str
     prediction: int
-    gold: int
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,9 @@ def read_run(run_dir: Path, with_predictions: bool = True) -> RunRecord:
     run = _read_json(run_dir / "run.json")
     if not isinstance(run, dict) or run.get("schema_version") != SCHEMA_VERSION:
         found = run.get("schema_version") if isinstance(run, dict) else None
+        hint = "migrate it with `python -m benchmark.migrate DIR`" if found == 1 else "rerun the job"
         raise RecordError(
-            f"{run_dir}/run.json has schema_version {found!r}, this harness reads {SCHEMA_VERSION}: rerun the job"
+            f"{run_dir}/run.json has schema_version {found!r}, this harness reads {SCHEMA_VERSION}: {hint}"
         )
     try:
         _Run.model_validate(run)

@@ -179,8 +179,8 @@ def accuracy_pass(
         block = score_eval_set(gold, preds, len(info.label_names), info.positive_label, info.kind == "multiple_choice")
         scores[eval_set.name] = {"role": eval_set.role, **block}
         rows.extend(
-            {"eval_set": eval_set.name, "id": inst.id, "prediction": p, "gold": g}
-            for inst, p, g in zip(eval_set.instances, preds, gold, strict=True)
+            {"eval_set": eval_set.name, "id": inst.id, "prediction": p}
+            for inst, p in zip(eval_set.instances, preds, strict=True)
         )
     return scores, rows
 

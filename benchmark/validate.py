@@ -1,6 +1,7 @@
 """Validate run records: schema, digests, profile match, code digest, and a re-score of the stored
-predictions against the harness's own gold labels. The recorded metrics must equal the re-scored
-ones, so an edited accuracy, a dropped or added prediction or a changed file is caught."""
+predictions against the task's own labels (records never carry them). The recorded metrics must
+equal the re-scored ones, so an edited accuracy, a dropped or added prediction or a changed file
+is caught."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from benchmark.fingerprint import code_digest
 from benchmark.metrics import score_eval_set
 from benchmark.record import DIGESTED, file_sha256, find_runs, read_run
 from tasks import get_task
-from tasks.base import TaskData, resolve_data_dir, subsample
+from tasks.base import EvalSet, Instance, TaskData, resolve_data_dir, subsample
 
 TOLERANCE = 1e-9
 
@@ -50,12 +51,25 @@ def _close(a: Any, b: Any) -> bool:
     return a == b
 
 
-def rescore_problems(record: Any, data_dir: Path | None) -> list[str]:
-    """Predictions against the harness's gold labels, and the recorded metrics against a re-score."""
-    run, metrics = record.run, record.metrics
-    task_name = run["task"]["name"]
-    data = _task_data(task_name, data_dir, run["task"].get("train_config"))
+def _scored_sets(
+    run: dict[str, Any], data_dir: Path | None
+) -> tuple[TaskData, list[tuple[EvalSet, tuple[Instance, ...]]]]:
+    """The task's data and, per eval set, the instances this run was scored on (its limit and seed)."""
+    data = _task_data(run["task"]["name"], data_dir, run["task"].get("train_config"))
     config = run["config"]
+    return data, [(s, subsample(s.instances, config.get("limit"), config.get("seed", 0))) for s in data.eval_sets]
+
+
+def task_labels(record: Any, data_dir: Path | None) -> dict[str, dict[str, int]]:
+    """eval set -> instance id -> label, from the task's data: what a record is scored against."""
+    _, sets = _scored_sets(record.run, data_dir)
+    return {s.name: {i.id: int(i.label) for i in expected} for s, expected in sets}  # type: ignore[arg-type]
+
+
+def rescore_problems(record: Any, data_dir: Path | None) -> list[str]:
+    """Predictions against the task's labels, and the recorded metrics against a re-score."""
+    metrics = record.metrics
+    data, sets = _scored_sets(record.run, data_dir)
     problems: list[str] = []
     by_set: dict[str, dict[str, int]] = {}
     for row in record.predictions:
@@ -63,10 +77,8 @@ def rescore_problems(record: Any, data_dir: Path | None) -> list[str]:
         if row["id"] in bucket:
             problems.append(f"predictions.jsonl: duplicate prediction for {row['eval_set']}/{row['id']}")
         bucket[row["id"]] = row["prediction"]
-    gold_in_file = {(r["eval_set"], r["id"]): r["gold"] for r in record.predictions}
     n_labels = len(data.info.label_names)
-    for eval_set in data.eval_sets:
-        expected = subsample(eval_set.instances, config.get("limit"), config.get("seed", 0))
+    for eval_set, expected in sets:
         preds = by_set.pop(eval_set.name, {})
         ids = {inst.id for inst in expected}
         missing = [i for i in ids if i not in preds]
@@ -76,11 +88,6 @@ def rescore_problems(record: Any, data_dir: Path | None) -> list[str]:
         if extra:
             problems.append(
                 f"{eval_set.name}: {len(extra)} prediction(s) for instances not in the eval set (e.g. {sorted(extra)[0]})"
-            )
-        wrong_gold = [i.id for i in expected if i.id in preds and gold_in_file.get((eval_set.name, i.id)) != i.label]
-        if wrong_gold:
-            problems.append(
-                f"{eval_set.name}: gold label in predictions.jsonl differs from the task's for {len(wrong_gold)} instance(s)"
             )
         bad = [p for p in preds.values() if not isinstance(p, int) or not 0 <= p < n_labels]
         if bad:

@@ -16,7 +16,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import DataError
 from benchmark.predictor import PredictionError, validate_predictions
-from benchmark.record import find_runs
+from benchmark.record import SCHEMA_VERSION, find_runs
 from tasks.ag_news import _read_csv
 from tasks.hyperpartisan import read_articles
 from tasks.winogrande import _read_jsonl, read_wsc
@@ -293,7 +293,7 @@ RECORD_CASES = {
     "metrics.json missing": (lambda d: (d / "metrics.json").unlink(), "metrics.json is missing"),
     "metrics.json truncated": (lambda d: (d / "metrics.json").write_text("{"), "not valid JSON"),
     "run.json wrong schema": (
-        lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 1, "status": "complete"})),
+        lambda d: (d / "run.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "status": "complete"})),
         "does not follow the run schema",
     ),
     "not a run folder": (lambda d: shutil.rmtree(d), "is not a run folder"),

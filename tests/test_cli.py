@@ -9,6 +9,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.record import find_runs, read_run
+from benchmark.validate import task_labels
 
 REPO = Path(__file__).resolve().parent.parent
 MAJORITY = REPO / "submissions" / "majority-class"
@@ -40,8 +41,10 @@ def test_majority_class_end_to_end(tmp_path, data_dir, fast_profile, capsys, iso
     rec = read_run(run_dir)
     assert rec.status == "complete"
     assert len(rec.predictions) == 40 and {p["prediction"] for p in rec.predictions} == {2}  # Business is most frequent
+    assert all(set(p) == {"eval_set", "id", "prediction"} for p in rec.predictions)  # no benchmark labels
+    labels = task_labels(rec, data_dir)["test"]
     block = rec.metrics["eval_sets"]["test"]
-    assert block["n"] == 40 and block["accuracy"] == sum(p["gold"] == 2 for p in rec.predictions) / 40
+    assert block["n"] == 40 and block["accuracy"] == sum(labels[p["id"]] == 2 for p in rec.predictions) / 40
     run = rec.run
     assert run["task"]["files_sha256"]["ag_news/test.csv"].startswith("521465c2")
     assert run["environment"]["cpu_cores"] >= 1 and run["environment"]["torch"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from benchmark.errors import ManifestError, RecordError
 from benchmark.manifest import Manifest, load_manifest
-from benchmark.record import RunRecord, read_run
+from benchmark.record import SCHEMA_VERSION, RunRecord, read_run
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
 values = st.recursive(
@@ -71,7 +71,7 @@ run_fields = st.fixed_dictionaries(
 @SETTINGS
 @given(
     run_fields,
-    st.one_of(values, st.fixed_dictionaries({"schema_version": st.just(1), "eval_sets": values})),
+    st.one_of(values, st.fixed_dictionaries({"schema_version": st.just(SCHEMA_VERSION), "eval_sets": values})),
     st.lists(values, max_size=3),
 )
 def test_run_records(run, metrics, predictions):

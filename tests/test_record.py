@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import record
+from benchmark import migrate, record
 from benchmark.errors import RecordError
 from benchmark.record import find_runs, read_run, write_run
 
@@ -25,8 +25,8 @@ RUN = {
 }
 METRICS = {"eval_sets": {"test": {"n": 2, "accuracy": 0.5}}}
 PREDS = [
-    {"eval_set": "test", "id": "a", "prediction": 1, "gold": 1},
-    {"eval_set": "test", "id": "b", "prediction": 0, "gold": 1},
+    {"eval_set": "test", "id": "a", "prediction": 1},
+    {"eval_set": "test", "id": "b", "prediction": 0},
 ]
 
 
@@ -71,7 +71,7 @@ def rows():
         if k == 500:
             print("writing", flush=True)
             time.sleep(30)
-        yield {"eval_set": "test", "id": str(k), "prediction": 0, "gold": 0}
+        yield {"eval_set": "test", "id": str(k), "prediction": 0}
 write_run(Path(sys.argv[1]) / "r", RUN, rows(), METRICS)
 """
 
@@ -98,7 +98,17 @@ def test_sigkill_mid_write_leaves_no_complete_looking_record(tmp_path):
         ),
         (lambda d: (d / "metrics.json").unlink(), "metrics.json is missing"),
         (lambda d: (d / "predictions.jsonl").write_text('{"id": "a"}\n'), "not a prediction record"),
-        (lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 1, "status": "complete"})), "run schema"),
+        (lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 2, "status": "complete"})), "run schema"),
+        (  # schema 1 stored gold labels in predictions.jsonl: the error names the migration
+            lambda d: (d / "run.json").write_text(json.dumps({**RUN, "schema_version": 1, "status": "complete"})),
+            "benchmark.migrate",
+        ),
+        (
+            lambda d: (d / "predictions.jsonl").write_text(
+                '{"eval_set": "test", "id": "a", "prediction": 1, "gold": 1}\n'
+            ),
+            "gold",
+        ),
     ],
 )
 def test_damaged_records_give_one_clear_error(tmp_path, damage, expected):
@@ -163,3 +173,42 @@ def test_concurrent_writers_do_not_clobber(tmp_path):
     shared = read_run(tmp_path / "same-job")
     assert shared.run["job_key"] in {"w0", "w1", "w2", "w3"} and len(shared.predictions) == 400
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _as_schema_1(run_dir: Path) -> None:
+    """Rewrite a record the way schema 1 stored it: gold labels beside each prediction."""
+    gold = {"a": 1, "b": 1}
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    (run_dir / "predictions.jsonl").write_text("".join(json.dumps({**r, "gold": gold[r["id"]]}) + "\n" for r in rows))
+    for name in ("run.json", "metrics.json"):
+        (run_dir / name).write_text(json.dumps({**json.loads((run_dir / name).read_text()), "schema_version": 1}))
+    digests = {n: record.file_sha256(run_dir / n) for n in record.DIGESTED}
+    (run_dir / "digests.json").write_text(json.dumps({"schema_version": 1, "sha256": digests}))
+
+
+def test_migration_drops_gold_and_keeps_what_was_measured(tmp_path, capsys):
+    final = write_run(tmp_path / "runs" / "r1", RUN, PREDS, METRICS)
+    _as_schema_1(final)
+    with pytest.raises(RecordError, match="benchmark.migrate"):
+        read_run(final)
+    assert migrate.main([str(tmp_path / "runs")]) == 0
+    assert "1 migrated" in capsys.readouterr().out
+    rec = read_run(final)
+    assert rec.predictions == PREDS and rec.metrics["eval_sets"] == METRICS["eval_sets"]
+    assert "gold" not in (final / "predictions.jsonl").read_text()
+    assert rec.run["migrated"]["from_schema"] == 1
+    assert json.loads((final / "digests.json").read_text())["sha256"]["run.json"] == record.file_sha256(
+        final / "run.json"
+    )
+    assert migrate.main([str(final)]) == 0 and "1 already at schema" in capsys.readouterr().out
+
+
+def test_migration_refuses_an_edited_record(tmp_path, capsys):
+    final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    _as_schema_1(final)
+    metrics = json.loads((final / "metrics.json").read_text())
+    metrics["eval_sets"]["test"]["accuracy"] = 1.0  # edited after the run: digests no longer match
+    (final / "metrics.json").write_text(json.dumps(metrics))
+    assert migrate.main([str(final)]) == 1
+    assert "metrics.json changed since the run" in capsys.readouterr().err
+    assert json.loads((final / "run.json").read_text())["schema_version"] == 1  # left as it was

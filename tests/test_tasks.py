@@ -142,6 +142,36 @@ def test_hub_unreachable_gives_one_clear_line(monkeypatch):
     assert "--data-dir" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_unreachable_hub_fails_before_the_client_retries(monkeypatch):
+    """Without offline mode the client would retry for minutes; the probe answers first."""
+    import socket
+
+    import datasets
+
+    from tasks.base import hub_unreachable
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(1)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listening.getsockname()[1]}")
+        assert hub_unreachable(timeout_s=2) is None  # something answers: the probe lets the load go on
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connections are refused
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "GREENBENCH_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+    def never(*args, **kwargs):
+        raise AssertionError("load_dataset was called although the Hub is unreachable")
+
+    monkeypatch.setattr(datasets, "load_dataset", never)
+    with pytest.raises(DataError, match="Hub is unreachable") as err:
+        get_task("ag_news").load(None)
+    assert f"127.0.0.1:{port}" in str(err.value) and "--data-dir" in str(err.value)
+
+
 def test_data_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.setenv("GREENBENCH_DATA_DIR", str(tmp_path))
     assert resolve_data_dir(None) == tmp_path

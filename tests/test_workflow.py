@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.gate import gate
-from benchmark.record import DIGESTED, RunRecord, file_sha256, find_runs, read_run
-from benchmark.validate import validate_run
+from benchmark.errors import UserError
+from benchmark.gate import gate as gate_runs
+from benchmark.record import DIGESTED, SCHEMA_VERSION, RunRecord, file_sha256, find_runs, read_run
+from benchmark.validate import task_labels, validate_run
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def rewrite(run_dir: Path, name: str, text: str, fix_digests: bool) -> None:
     (run_dir / name).write_text(text)
     if fix_digests:  # a careful forger also updates the digests
         digests = {n: file_sha256(run_dir / n) for n in DIGESTED}
-        (run_dir / "digests.json").write_text(json.dumps({"schema_version": 1, "sha256": digests}))
+        (run_dir / "digests.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "sha256": digests}))
 
 
 def copy_run(run_dir: Path, tmp_path: Path) -> Path:
@@ -86,10 +87,7 @@ def test_tampered_accuracy_is_caught(bundle, data_dir, tmp_path, fix_digests):
         (lambda rows: rows[1:], "prediction(s) missing"),
         (lambda rows: rows + [{**rows[0], "id": "test-999999"}], "not in the eval set"),
         (lambda rows: rows + [rows[0]], "duplicate prediction"),
-        (
-            lambda rows: [{**rows[0], "gold": (rows[0]["gold"] + 1) % 4}] + rows[1:],
-            "gold label in predictions.jsonl differs",
-        ),
+        (lambda rows: [{**rows[0], "gold": 0}] + rows[1:], "not a prediction record"),  # no labels in records
         (lambda rows: [{**rows[0], "prediction": 7}] + rows[1:], "outside the labels"),
     ],
 )
@@ -130,8 +128,13 @@ def variant(rec: RunRecord, **changes) -> RunRecord:
     return RunRecord(rec.path, rec.run, metrics, copy.deepcopy(rec.predictions))
 
 
-def test_gate_passes_noise_and_fails_real_regressions(bundle):
+def test_gate_passes_noise_and_fails_real_regressions(bundle, data_dir):
     base = read_run(bundle[1])
+    labels = task_labels(base, data_dir)
+
+    def gate(a, b):  # the gate scores both runs against the task's labels
+        return gate_runs(a, b, labels)
+
     assert gate(base, base)["verdict"] == "pass"
 
     lat = base.metrics["latency"]
@@ -150,38 +153,49 @@ def test_gate_passes_noise_and_fails_real_regressions(bundle):
     assert gate(variant(base, latency__latency_median_cv=0.02), slow)["verdict"] == "fail"
 
 
-def test_gate_accuracy_is_paired_and_significant(bundle):
+def test_gate_accuracy_is_paired_and_significant(bundle, data_dir):
     base = read_run(bundle[1])
+    labels = task_labels(base, data_dir)
+    gold = labels["test"]
     rows = base.predictions
     # 3 right answers turn wrong and 2 wrong ones turn right: a net drop of 1 in 60 (1.7 points, over
     # the 1-point allowance) that the paired bootstrap cannot tell from noise.
     worse = copy.deepcopy(rows)
     lost = gained = 0
     for row in worse:
-        if row["prediction"] == row["gold"] and lost < 3:
-            row["prediction"] = (row["gold"] + 1) % 4
+        if row["prediction"] == gold[row["id"]] and lost < 3:
+            row["prediction"] = (gold[row["id"]] + 1) % 4
             lost += 1
-        elif row["prediction"] != row["gold"] and gained < 2:
-            row["prediction"] = row["gold"]
+        elif row["prediction"] != gold[row["id"]] and gained < 2:
+            row["prediction"] = gold[row["id"]]
             gained += 1
     assert (lost, gained) == (3, 2)
     small = RunRecord(base.path, base.run, base.metrics, worse)
-    check = next(c for c in gate(base, small, max_accuracy_drop=1.0)["checks"] if c["name"].startswith("accuracy"))
+    check = next(
+        c for c in gate_runs(base, small, labels, max_accuracy_drop=1.0)["checks"] if c["name"].startswith("accuracy")
+    )
     assert check["verdict"] == "pass" and "not significant" in check["reason"]
     # Break every correct prediction: large and significant.
-    broken = [{**r, "prediction": (r["gold"] + 1) % 4} for r in rows]
-    assert gate(base, RunRecord(base.path, base.run, base.metrics, broken))["verdict"] == "fail"
+    broken = [{**r, "prediction": (gold[r["id"]] + 1) % 4} for r in rows]
+    assert gate_runs(base, RunRecord(base.path, base.run, base.metrics, broken), labels)["verdict"] == "fail"
+    # A prediction for an instance the task does not have is an error, not a silent skip.
+    stray = rows + [{"eval_set": "test", "id": "test-999999", "prediction": 0}]
+    with pytest.raises(UserError, match="does not have"):
+        gate_runs(base, RunRecord(base.path, base.run, base.metrics, stray), labels)
 
 
-def test_gate_unusable_inputs_exit_2(bundle, capsys, tmp_path):
+def test_gate_unusable_inputs_exit_2(bundle, data_dir, capsys, tmp_path):
     run_dir = bundle[1]
     other = copy_run(run_dir, tmp_path)
     run = json.loads((other / "run.json").read_text())
     run["task"]["name"] = "winogrande"
     (other / "run.json").write_text(json.dumps(run))
-    assert main(["check", "--baseline", str(run_dir), "--candidate", str(other)]) == 2
+    assert main(["check", "--baseline", str(run_dir), "--candidate", str(other), "--data-dir", str(data_dir)]) == 2
     assert "different tasks" in capsys.readouterr().err
-    assert main(["check", "--baseline", str(run_dir), "--candidate", str(run_dir), "--json"]) == 0
+    assert (
+        main(["check", "--baseline", str(run_dir), "--candidate", str(run_dir), "--json", "--data-dir", str(data_dir)])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["verdict"] == "pass"
 
 
