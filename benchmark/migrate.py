@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmark.errors import RecordError
-from benchmark.record import DIGESTED, SCHEMA_VERSION, _move_into_place, _write_synced, dumps, file_sha256, find_runs
+from benchmark.record import DIGESTED, SCHEMA_VERSION, file_sha256, find_runs, write_run
 
 FROM_VERSION = 1
 
@@ -48,26 +46,16 @@ def migrate_run(run_dir: Path) -> bool:
     for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         row.pop("gold", None)
-        rows.append(json.dumps(row, sort_keys=True) + "\n")
-    metrics = {**_load(run_dir / "metrics.json"), "schema_version": SCHEMA_VERSION}
+        rows.append(row)
+    metrics = _load(run_dir / "metrics.json")
     note = {
         "from_schema": FROM_VERSION,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "change": "gold labels removed from predictions.jsonl; predictions and metrics unchanged",
     }
-    run = {**run, "schema_version": SCHEMA_VERSION, "migrated": note}
-    tmp = run_dir.parent / f".tmp-{run_dir.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        _write_synced(tmp / "predictions.jsonl", "".join(rows))
-        _write_synced(tmp / "metrics.json", dumps(metrics))
-        _write_synced(tmp / "run.json", dumps(run))
-        digests = {name: file_sha256(tmp / name) for name in DIGESTED}
-        _write_synced(tmp / "digests.json", dumps({"schema_version": SCHEMA_VERSION, "sha256": digests}))
-        _move_into_place(tmp, run_dir, replace=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    run.pop("schema_version")
+    metrics.pop("schema_version", None)
+    write_run(run_dir, {**run, "migrated": note}, rows, metrics, replace=True)  # atomic, digests recomputed
     return True
 
 
