@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmark.errors import RecordError
-from benchmark.record import DIGESTED, SCHEMA_VERSION, file_sha256, find_runs, write_run
+from benchmark.record import SCHEMA_VERSION, find_runs, write_run
+from benchmark.validate import digest_problems
 
 FROM_VERSION = 1
 
@@ -38,10 +39,8 @@ def migrate_run(run_dir: Path) -> bool:
         return False
     if version != FROM_VERSION:
         raise RecordError(f"{run_dir}: schema_version {version!r} has no migration to {SCHEMA_VERSION}; rerun the job")
-    recorded = _load(run_dir / "digests.json").get("sha256", {})
-    changed = [n for n in DIGESTED if not (run_dir / n).is_file() or recorded.get(n) != file_sha256(run_dir / n)]
-    if changed:
-        raise RecordError(f"{run_dir}: {', '.join(changed)} changed since the run (digests differ); not migrated")
+    if problems := digest_problems(run_dir):
+        raise RecordError(f"{run_dir}: {'; '.join(problems)}; not migrated")
     rows = []
     for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

@@ -26,7 +26,7 @@ def _task_data(task: str, data_dir: Path | None, train_config: str | None) -> Ta
     return get_task(task).load(data_dir, train_config)
 
 
-def _digest_problems(run_dir: Path) -> list[str]:
+def digest_problems(run_dir: Path) -> list[str]:
     path = run_dir / "digests.json"
     if not path.is_file():
         return ["digests.json is missing: the record cannot be checked for changes; rerun the job"]
@@ -122,7 +122,7 @@ def validate_run(run_dir: Path, data_dir: Path | None, submission_dir: Path | No
         record = read_run(run_dir)
     except RecordError as exc:
         return [str(exc)]
-    problems = _digest_problems(run_dir)
+    problems = digest_problems(run_dir)
     if record.status != "complete":
         return problems + [f"the run {record.status}: {record.run.get('failure', {}).get('reason', '')}"]
     match = record.run.get("profile_match", {})

@@ -210,5 +210,5 @@ def test_migration_refuses_an_edited_record(tmp_path, capsys):
     metrics["eval_sets"]["test"]["accuracy"] = 1.0  # edited after the run: digests no longer match
     (final / "metrics.json").write_text(json.dumps(metrics))
     assert migrate.main([str(final)]) == 1
-    assert "metrics.json changed since the run" in capsys.readouterr().err
+    assert "metrics.json was changed after the run" in capsys.readouterr().err
     assert json.loads((final / "run.json").read_text())["schema_version"] == 1  # left as it was
