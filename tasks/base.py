@@ -127,6 +127,8 @@ def checked_file(root: Path, task: str, data_file: DataFile) -> Path:
 
 HUB_PROBE_TIMEOUT_S = 10.0
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+# Behind a proxy a direct connection can fail while the client (which uses the proxy) succeeds.
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 def hub_unreachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> str | None:
@@ -168,7 +170,8 @@ def load_hub_dataset(dataset_id: str, config: str | None = None, **kwargs: objec
     except ImportError as exc:  # pragma: no cover - datasets is a hard dependency
         raise DataError("the 'datasets' package is not installed: pip install datasets") from exc
     offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in _OFFLINE_VARS)
-    if not offline and (why := hub_unreachable()) is not None:  # offline mode reads the local cache instead
+    proxied = any(os.environ.get(v) for v in _PROXY_VARS)
+    if not (offline or proxied) and (why := hub_unreachable()) is not None:  # offline: the local cache
         raise DataError(
             f"the Hugging Face Hub is unreachable ({why}) and no local data was given: pass --data-dir "
             f"(or set {DATA_DIR_ENV}) with a local copy of the original files"

@@ -171,6 +171,11 @@ def test_unreachable_hub_fails_before_the_client_retries(monkeypatch):
         get_task("ag_news").load(None)
     assert f"127.0.0.1:{port}" in str(err.value) and "--data-dir" in str(err.value)
 
+    # Behind a proxy the direct probe proves nothing: the client, which uses the proxy, decides.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    with pytest.raises(DataError, match="load_dataset was called"):  # the client's error, wrapped
+        get_task("ag_news").load(None)
+
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.setenv("GREENBENCH_DATA_DIR", str(tmp_path))
