@@ -23,6 +23,9 @@ from pathlib import Path
 from benchmark.errors import UserError
 
 LBS_PER_MWH_TO_G_PER_KWH = 453.59237 / 1000.0
+# What ``price`` uses: one intensity per region and year. An hourly file gives "hourly" figures
+# (benchmark.intensity). Recorded in the energy block's notes until the schema has a field for it.
+RESOLUTION = "annual-average"
 # Comparable re-pricing of every run, wherever it ran: the world average, a low- and a high-carbon grid.
 REFERENCE_REGIONS = ("WORLD", "FRA", "POL")
 # codecarbon's names for generation sources in the Canadian mix -> its per-source intensity keys.

@@ -1,32 +1,49 @@
-"""The cost passes: FLOPs, batch-1 latency, then one metered batched pass for throughput and energy.
+"""The cost passes: FLOPs, batch-1 latency, then throughput and energy from a metered batched pass.
 
 Each pass runs on its own so that no counter slows a timed pass: FLOPs are counted first (the
-counter is slow), latency is timed without a meter thread competing, and the metered pass gives
-throughput and energy from the same window (as MLPerf Power does).
+counter is slow), latency is timed without a meter thread competing. Throughput and energy come
+from the same windows (as MLPerf Power does): the metered accuracy pass itself when it is long
+enough (``metered_predict``), else a separate steady-state pass (``metered_pass``).
+What a timed window holds: the model's predict calls on prepared batches (for ``kind: hf``, text
+already tokenised; for a sandboxed entry, also the JSON pipe to the child and back).
 """
 
 from __future__ import annotations
 
 import itertools
-import statistics
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmark import carbon
+from benchmark import batching, carbon
+from benchmark.costs_blocks import energy_block, stability
 from benchmark.flops import count_flops, per_instance_flops
 from benchmark.latency import measure_latency
-from benchmark.meters import EnergyMeter, EnergyReading, default_meter
+from benchmark.meters import EnergyMeter, EnergyReading, EstimateMeter, default_meter
 from benchmark.predictor import Predictor
 from benchmark.profiles import Profile
 from tasks.base import Instance
 
-J_PER_KWH = 3.6e6
 ENERGY_WINDOWS = 3
+__all__ = ["MeteredPass", "energy_block", "idle_baseline", "measure_costs", "measure_training", "metered_predict"]
 
 
-def _sync_for(profile: Profile) -> Any:
+@dataclass(frozen=True)
+class MeteredPass:
+    """Windows of one batched pass: readings, instances per window, at which batch size."""
+
+    readings: tuple[EnergyReading, ...]
+    counts: tuple[int, ...]
+    batch_size: int
+    source: str  # "accuracy-pass" or "separate-window"
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.readings)
+
+
+def _sync_for(profile: Profile) -> Callable[[], None]:
     if profile.device == "cuda":
         import torch
 
@@ -41,67 +58,90 @@ def flops_of_predict(predictor: Any, inst: Instance) -> int:
     return count_flops(lambda: predictor.predict([inst]))
 
 
-def fit_counting_flops(predictor: Any, train: Sequence[Instance], dev: Sequence[Instance]) -> int:
-    if hasattr(predictor, "fit_with_flops"):
-        return int(predictor.fit_with_flops(train, dev))
-    return count_flops(lambda: predictor.fit(train, dev))
+def prepare(model: Any, batches: Sequence[Sequence[Instance]]) -> None:
+    """Let the model do its input preparation (tokenising, for ``kind: hf``) before a timed window.
+
+    A handle may offer ``prepare`` itself or wrap a predictor that does; a model without it
+    prepares on first sight, which the untimed accuracy pass gives it for every instance.
+    """
+    for target in (model, getattr(model, "predictor", None)):
+        method = getattr(target, "prepare", None)
+        if callable(method):
+            method(batches)
+            return
 
 
 def idle_baseline(meter: EnergyMeter, seconds: float) -> EnergyReading | None:
-    """Power drawn while the harness sleeps: subtracted to give the active energy of a pass."""
+    """Power drawn while the harness sleeps: subtracted to give the active energy of a pass.
+
+    The CPU-time estimate needs no window: a sleeping job uses no CPU time, so its idle power is
+    the declared DRAM watts alone, known without waiting ``seconds``.
+    """
     if seconds <= 0:
         return None
+    if isinstance(meter, EstimateMeter):
+        joules = {"cpu": 0.0, **({"dram": meter.dram_w * seconds} if meter.dram_w else {})}
+        if meter.include_gpu and meter.gpu_w:
+            joules["gpu"] = meter.gpu_w * seconds
+        note = "idle: no CPU time while the job sleeps; declared DRAM power (no window needed)"
+        return EnergyReading(joules, seconds, meter.source, False, (note,), cpu_seconds=0.0)
     with meter:
         time.sleep(seconds)
     return meter.reading
 
 
-def energy_block(
-    reading: EnergyReading, idle: EnergyReading | None, n_instances: int, profile: Profile
-) -> dict[str, Any]:
-    """Total and idle-subtracted energy per component, per 1k instances, and its CO2e."""
-    idle_w = {k: v / idle.seconds for k, v in idle.joules.items()} if idle and idle.seconds > 0 else {}
-    active = {k: max(0.0, j - idle_w.get(k, 0.0) * reading.seconds) for k, j in reading.joules.items()}
-    total_kwh = reading.total_joules / J_PER_KWH
-    active_kwh = sum(active.values()) / J_PER_KWH
-    per_1k = active_kwh / n_instances * 1000 if n_instances else float("nan")
-    return {
-        "energy_source": reading.source,
-        "measured": reading.measured,
-        "notes": list(reading.notes),
-        "window_s": reading.seconds,
-        "n_instances": n_instances,
-        "energy_kwh_total": total_kwh,
-        "energy_kwh_active": active_kwh,
-        "energy_kwh_per_1k": per_1k,
-        "energy_kwh_total_per_1k": total_kwh / n_instances * 1000 if n_instances else float("nan"),
-        "components_j_total": reading.joules,
-        "components_j_active": active,
-        "idle_power_w": idle_w,
-        "idle_baseline_s": idle.seconds if idle else 0.0,
-        "carbon_per_1k": carbon.price(per_1k, profile.region, profile.pue),
-    }
+def metered_predict(
+    predictor: Predictor, instances: Sequence[Instance], profile: Profile, meter: EnergyMeter
+) -> tuple[list[Sequence[int]], list[list[int]], MeteredPass]:
+    """One pass over ``instances`` in the profile's batches, cut into ``ENERGY_WINDOWS`` metered
+    windows of whole batches: the raw outputs per batch, the batch plan, and the windows.
+
+    The accuracy pass calls this for its first eval set, so the price tag can reuse its windows.
+    Outputs are returned unvalidated, in plan order (``batching.restore`` puts them back).
+    """
+    sync = _sync_for(profile)
+    plan = batching.plan(instances, profile.batch_size, batching.policy_of(profile))
+    bare = [[instances[i].without_label() for i in batch] for batch in plan]
+    prepare(predictor, bare)
+    cuts = [round(k * len(bare) / ENERGY_WINDOWS) for k in range(ENERGY_WINDOWS + 1)]
+    outputs: list[Sequence[int]] = []
+    readings: list[EnergyReading] = []
+    counts: list[int] = []
+    for lo, hi in itertools.pairwise(cuts):
+        if lo == hi:
+            continue
+        with meter:
+            for batch in bare[lo:hi]:
+                outputs.append(predictor.predict(batch))
+            sync()
+        assert meter.reading is not None
+        readings.append(meter.reading)
+        counts.append(sum(len(b) for b in bare[lo:hi]))
+    return outputs, plan, MeteredPass(tuple(readings), tuple(counts), profile.batch_size, "accuracy-pass")
 
 
 def metered_pass(
-    predictor: Predictor, instances: Sequence[Instance], profile: Profile, meter: EnergyMeter
-) -> tuple[list[EnergyReading], list[int]]:
-    """Batched predictions under the meter, cycling over ``instances`` from the start, in
-    ``ENERGY_WINDOWS`` consecutive windows that together last ``energy_min_seconds`` (whole batches).
-
-    A steady-state window rather than a full replay of the eval set keeps the price tag cheap next
-    to the accuracy pass; splitting it gives the energy figure a measured spread, which the
-    regression gate needs to tell a real change from noise.
-    """
+    predictor: Predictor,
+    instances: Sequence[Instance],
+    profile: Profile,
+    meter: EnergyMeter,
+    seconds: float | None = None,
+) -> MeteredPass:
+    """Batched predictions under the meter, cycling over the plan's batches, in ``ENERGY_WINDOWS``
+    consecutive windows that together last ``seconds`` (default ``energy_min_seconds``; whole
+    batches; each window at least as long as the meter resolves). Used when there is no metered
+    accuracy pass, and to top up one that was too short."""
     sync = _sync_for(profile)
-    bare = [inst.without_label() for inst in instances]
-    batches = [bare[i : i + profile.batch_size] for i in range(0, len(bare), profile.batch_size)]
+    plan = batching.plan(instances, profile.batch_size, batching.policy_of(profile))
+    batches = [[instances[i].without_label() for i in batch] for batch in plan]
+    prepare(predictor, batches)
     predictor.predict(batches[0])  # warm-up outside the window
     sync()
     readings: list[EnergyReading] = []
     counts: list[int] = []
     cursor = itertools.count()
-    per_window = profile.energy_min_seconds / ENERGY_WINDOWS
+    total = profile.energy_min_seconds if seconds is None else seconds
+    per_window = max(total / ENERGY_WINDOWS, meter.min_window_s)
     for _ in range(ENERGY_WINDOWS):
         processed = 0
         with meter:
@@ -116,7 +156,7 @@ def metered_pass(
         assert meter.reading is not None
         readings.append(meter.reading)
         counts.append(processed)
-    return readings, counts
+    return MeteredPass(tuple(readings), tuple(counts), profile.batch_size, "separate-window")
 
 
 def combine(readings: Sequence[EnergyReading]) -> EnergyReading:
@@ -126,7 +166,58 @@ def combine(readings: Sequence[EnergyReading]) -> EnergyReading:
         for key, value in reading.joules.items():
             joules[key] = joules.get(key, 0.0) + value
     first = readings[0]
-    return EnergyReading(joules, sum(r.seconds for r in readings), first.source, first.measured, first.notes)
+    cpu = [r.cpu_seconds for r in readings if r.cpu_seconds is not None]
+    samples = [r.samples for r in readings if r.samples is not None]
+    flags = tuple(dict.fromkeys(f for r in readings for f in r.flags))
+    return EnergyReading(
+        joules,
+        sum(r.seconds for r in readings),
+        first.source,
+        first.measured,
+        first.notes,
+        sum(cpu) if cpu else None,
+        sum(samples) if samples else None,
+        flags,
+    )
+
+
+def comparable_pass(metered: MeteredPass | None, profile: Profile, meter: EnergyMeter) -> bool:
+    """The accuracy pass's windows count toward the price tag when it ran at the profile's batch
+    size and every window is long enough for the meter."""
+    return (
+        metered is not None
+        and metered.batch_size == profile.batch_size
+        and len(metered.readings) == ENERGY_WINDOWS
+        and all(r.seconds >= meter.min_window_s for r in metered.readings)
+    )
+
+
+def throughput_windows(
+    predictor: Predictor,
+    instances: Sequence[Instance],
+    profile: Profile,
+    meter: EnergyMeter,
+    accuracy_windows: MeteredPass | None,
+) -> MeteredPass:
+    """The accuracy pass's windows when they last ``energy_min_seconds``; topped up by a short
+    separate pass when they fall short; a full separate pass when they cannot be used."""
+    if not comparable_pass(accuracy_windows, profile, meter):
+        return metered_pass(predictor, instances, profile, meter)
+    assert accuracy_windows is not None
+    deficit = profile.energy_min_seconds - accuracy_windows.seconds
+    if deficit <= 0:
+        return accuracy_windows
+    extra = metered_pass(predictor, instances, profile, meter, deficit)
+    return MeteredPass(
+        accuracy_windows.readings + extra.readings,
+        accuracy_windows.counts + extra.counts,
+        profile.batch_size,
+        "accuracy-pass+top-up",
+    )
+
+
+def _cv_text(cv: float | None) -> str:
+    return "unknown (one repeat)" if cv is None else f"{cv:.3f}"
 
 
 def measure_costs(
@@ -135,10 +226,12 @@ def measure_costs(
     profile: Profile,
     meter: EnergyMeter | None = None,
     idle: EnergyReading | None = None,
+    accuracy_windows: MeteredPass | None = None,
 ) -> dict[str, Any]:
     """The inference price tag of ``predictor`` on ``instances`` under ``profile``.
 
-    ``idle`` is the job's idle baseline; measured here when not given.
+    ``idle`` is the job's idle baseline, measured here when not given; ``accuracy_windows`` are
+    the metered accuracy pass's windows over the same instances, reused when long enough.
     """
     meter = meter or default_meter(profile)
     sync = _sync_for(profile)
@@ -148,27 +241,45 @@ def measure_costs(
         return predictor.predict([inst])
 
     flops = per_instance_flops(lambda inst: flops_of_predict(predictor, inst), bare, profile.flops_sample_instances)
+    timed = profile.warmup + profile.latency_samples * profile.max_repeats
+    prepare(predictor, [[bare[k % len(bare)]] for k in range(min(timed, len(bare)))])
     latency = measure_latency(
         predict_one, bare, profile.latency_samples, profile.warmup, profile.max_repeats, profile.latency_cv_target, sync
     )
     if idle is None:
         idle = idle_baseline(meter, profile.idle_seconds)
-    windows, counts = metered_pass(predictor, instances, profile, meter)
-    reading, processed = combine(windows), sum(counts)
-    seconds = reading.seconds
-    per_window = [energy_block(w, idle, n, profile)["energy_kwh_per_1k"] for w, n in zip(windows, counts, strict=True)]
+    metered = throughput_windows(predictor, instances, profile, meter, accuracy_windows)
+    reading, processed = combine(metered.readings), sum(metered.counts)
+    per_window = [
+        energy_block(w, idle, n, profile)["energy_kwh_per_1k"]
+        for w, n in zip(metered.readings, metered.counts, strict=True)
+    ]
+    rates = [n / w.seconds for w, n in zip(metered.readings, metered.counts, strict=True) if w.seconds > 0]
     energy = energy_block(reading, idle, processed, profile)
-    mean = statistics.fmean(per_window)
+    energy.update(stability(per_window, "energy_per_1k_cv", "energy windows"))
+    if reading.flags:  # the meter itself doubts a window (NVML counter vs power samples, too short)
+        energy["unstable"] = True
+        energy["unstable_reason"] = "; ".join(filter(None, [energy["unstable_reason"], *reading.flags]))
     energy["energy_kwh_per_1k_windows"] = per_window
-    energy["energy_per_1k_cv"] = statistics.pstdev(per_window) / mean if mean > 0 else 0.0
+    latency_block = asdict(latency)
+    latency_block["unstable"] = not latency.cv_target_met
+    latency_block["unstable_reason"] = (
+        None
+        if latency.cv_target_met
+        else f"per-repeat medians spread by CV {_cv_text(latency.latency_median_cv)}, over the target "
+        f"{profile.latency_cv_target:g}"
+    )
     return {
         "flops": asdict(flops),
-        "latency": asdict(latency),
+        "latency": latency_block,
         "throughput": {
-            "throughput_instances_per_s": processed / seconds,
-            "batch_size": profile.batch_size,
+            "throughput_instances_per_s": processed / reading.seconds,
+            "batch_size": metered.batch_size,
+            "batching": batching.policy_of(profile),
             "n_instances": processed,
-            "seconds": seconds,
+            "seconds": reading.seconds,
+            "window_source": metered.source,
+            **stability(rates, "throughput_cv", "throughput windows"),
         },
         "energy": energy,
     }
@@ -182,17 +293,19 @@ def measure_training(
     meter: EnergyMeter | None = None,
     idle: EnergyReading | None = None,
 ) -> dict[str, Any]:
-    """Run ``fit`` once under the FLOP counter and the meter: the training part of the price tag.
+    """The training part of the price tag: FLOPs counted on a sample, then the real fit, metered.
 
-    The counter adds its own overhead to the wall time and energy of training; the record says so.
+    See ``benchmark.training_flops`` for how the sample is drawn and scaled.
     """
+    from benchmark.training_flops import sampled_training_flops
+
     meter = meter or default_meter(profile)
     if idle is None:
         idle = idle_baseline(meter, profile.idle_seconds)
-    flops_box: dict[str, int] = {}
+    flops = sampled_training_flops(predictor, train, dev)  # first: it trains on the sample
     t0 = time.perf_counter()
     with meter:
-        flops_box["flops"] = fit_counting_flops(predictor, train, dev)
+        predictor.fit(train, dev)
     wall = time.perf_counter() - t0
     assert meter.reading is not None
     energy = energy_block(meter.reading, idle, len(train), profile)
@@ -200,9 +313,11 @@ def measure_training(
         "n_train": len(train),
         "n_dev": len(dev),
         "wall_s": wall,
-        "training_flops": flops_box["flops"],
+        "training_flops": flops.estimate,
+        "training_flops_method": flops.method,
+        "training_flops_sample": asdict(flops),
         "training_energy_kwh": energy["energy_kwh_active"],
         "training_co2e_kg": carbon.price(energy["energy_kwh_active"], profile.region, profile.pue)["co2e_kg"],
         "energy": energy,
-        "notes": ["FLOPs counted inline with torch FlopCounterMode; its overhead is inside wall_s and energy"],
+        "notes": ["wall_s and energy come from a fit without the FLOP counter; " + flops.method],
     }

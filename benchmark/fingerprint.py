@@ -50,7 +50,8 @@ def _cpu_cores() -> int:
 
 
 def _gpus() -> tuple[list[dict[str, Any]], str | None]:
-    """GPU names and memory through NVML; an empty list (not an error) where there is none."""
+    """The job's visible GPUs (CUDA_VISIBLE_DEVICES, as the NVML meter reads them): name, memory,
+    UUID; an empty list (not an error) where there is none."""
     try:
         import pynvml
 
@@ -58,15 +59,18 @@ def _gpus() -> tuple[list[dict[str, Any]], str | None]:
     except Exception:  # pynvml.NVMLError, ImportError, missing driver library
         return [], None
     try:
+        from benchmark.meters.nvml import visible_indices
+
         driver = pynvml.nvmlSystemGetDriverVersion()
         gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
+        for index in visible_indices(pynvml):
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            name = pynvml.nvmlDeviceGetName(handle)
+            name, uuid = pynvml.nvmlDeviceGetName(handle), pynvml.nvmlDeviceGetUUID(handle)
             gpus.append(
                 {
                     "index": index,
                     "name": name.decode() if isinstance(name, bytes) else name,
+                    "uuid": uuid.decode() if isinstance(uuid, bytes) else uuid,
                     "memory_bytes": int(pynvml.nvmlDeviceGetMemoryInfo(handle).total),
                 }
             )
@@ -98,8 +102,13 @@ def git_commit(path: Path) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def code_digest(folder: Path) -> str:
-    """sha256 over the submission's files (names and bytes); results, figures, docs and caches excluded."""
+CODE_DIGEST_SCHEME = 2
+GENERATED_BEGIN = "<!-- greenbench:results -->"
+GENERATED_END = "<!-- /greenbench:results -->"
+
+
+def _digest_v1(folder: Path) -> str:
+    """Scheme 1 (records before issue 12): results, figures, docs and caches were left out."""
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -109,6 +118,48 @@ def code_digest(folder: Path) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _without_generated(data: bytes) -> bytes:
+    """A README's generated results block is made from records after runs; the rest is digested."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    start, end = text.find(GENERATED_BEGIN), text.find(GENERATED_END)
+    if start == -1 or end < start:
+        return data
+    return (text[:start] + text[end + len(GENERATED_END) :]).encode("utf-8", errors="surrogateescape")
+
+
+def _digest_v2(folder: Path) -> str:
+    """Scheme 2: every file is code (a .md or an image can be read and run), except byte-code caches
+    (the child ignores them: PYTHONPYCACHEPREFIX) and the generated block of the top README; a
+    symlink is refused, since what it points at can change after the digest."""
+    from benchmark.errors import ManifestError
+
+    root = folder.resolve()
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".git"))
+        for name in sorted(dirnames + filenames):
+            path = base / name
+            if path.is_symlink():
+                raise ManifestError(
+                    f"{path} is a symbolic link: a submission folder must hold its files itself; replace the link "
+                    f"with a copy of what it points at"
+                )
+        for name in sorted(filenames):
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            data = path.read_bytes()
+            if rel == "README.md":
+                data = _without_generated(data)
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def code_digest(folder: Path, scheme: int = CODE_DIGEST_SCHEME) -> str:
+    """sha256 of a submission's code under a digest scheme (records name the scheme they used)."""
+    return _digest_v1(folder) if scheme == 1 else _digest_v2(folder)
 
 
 def fingerprint(submission_dir: Path, code_sha256: str | None = None) -> dict[str, Any]:
@@ -132,6 +183,7 @@ def fingerprint(submission_dir: Path, code_sha256: str | None = None) -> dict[st
         "harness_git": git_commit(HARNESS_ROOT),
         "submission_git": git_commit(submission_dir),
         "submission_code_sha256": code_sha256 or code_digest(submission_dir),
+        "code_digest_scheme": CODE_DIGEST_SCHEME,
     }
 
 
@@ -142,8 +194,9 @@ def profile_match(profile: Profile, env: dict[str, Any]) -> tuple[bool, list[str
         names = [g["name"] for g in env.get("gpus", [])]
         if not names:
             reasons.append(f"profile {profile.name} needs a GPU matching {profile.device_model_pattern!r}; none found")
-        elif not re.search(profile.device_model_pattern, names[0]):
-            reasons.append(f"GPU {names[0]!r} does not match {profile.device_model_pattern!r}")
+        for name in names:  # every visible GPU: a job sees (and is charged for) all of them
+            if not re.search(profile.device_model_pattern, name):
+                reasons.append(f"GPU {name!r} does not match {profile.device_model_pattern!r}")
     elif not re.search(profile.device_model_pattern, env.get("cpu_model", "")):
         reasons.append(f"CPU {env.get('cpu_model')!r} does not match {profile.device_model_pattern!r}")
     if env.get("cpu_cores", 0) < profile.min_cpu_cores:

@@ -1,67 +1,22 @@
-"""Quality metrics, computed offline, and the one metric table every reader shares.
+"""Quality metrics, computed offline.
 
 ``evaluate.load('accuracy')`` needs the Hub, so the scores are computed here with numpy and
-tested against scikit-learn. ``METRICS`` is the single place that says what a figure means, its
-unit and which direction is better; the leaderboard reads it, never the runner.
+tested against scikit-learn. What a headline figure means, its unit and which direction is
+better lives in ``benchmark.metric_table``; ``METRICS`` here is that table keyed by name, kept
+for readers that index it by key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.metric_table import METRICS as _TABLE
+from benchmark.metric_table import Metric
 
-@dataclass(frozen=True)
-class MetricSpec:
-    key: str
-    label: str
-    unit: str
-    higher_is_better: bool
-    description: str
-
-
-_SPECS = [
-    MetricSpec("accuracy", "Accuracy", "fraction", True, "Share of eval instances predicted right."),
-    MetricSpec("macro_f1", "Macro-F1", "fraction", True, "Unweighted mean of per-class F1."),
-    MetricSpec("f1_positive", "F1 (positive class)", "fraction", True, "F1 of the task's positive label."),
-    MetricSpec(
-        "inference_flops_per_instance",
-        "Inference FLOPs / instance",
-        "FLOP",
-        False,
-        "Mean floating-point operations per eval instance on the executed path.",
-    ),
-    MetricSpec("latency_ms_p50", "Latency p50 (batch 1)", "ms", False, "Median batch-1 latency."),
-    MetricSpec("latency_ms_p90", "Latency p90 (batch 1)", "ms", False, "90th percentile batch-1 latency."),
-    MetricSpec("latency_ms_p99", "Latency p99 (batch 1)", "ms", False, "99th percentile batch-1 latency."),
-    MetricSpec(
-        "throughput_instances_per_s",
-        "Throughput",
-        "instances/s",
-        True,
-        "Instances per second at the profile's batch size.",
-    ),
-    MetricSpec(
-        "energy_kwh_per_1k",
-        "Energy / 1k instances",
-        "kWh",
-        False,
-        "Active (idle-subtracted) energy of the metered eval pass per 1,000 instances.",
-    ),
-    MetricSpec(
-        "co2e_kg_per_1k",
-        "CO2e / 1k instances",
-        "kg",
-        False,
-        "Energy per 1k instances x grid intensity of the run's region x PUE.",
-    ),
-    MetricSpec("training_flops", "Training FLOPs", "FLOP", False, "FLOPs of the training the harness ran."),
-    MetricSpec("training_energy_kwh", "Training energy", "kWh", False, "Energy of the training the harness ran."),
-    MetricSpec("training_co2e_kg", "Training CO2e", "kg", False, "CO2e of the training the harness ran."),
-]
-METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in _SPECS}
+MetricSpec = Metric  # the old name of a table row
+METRICS: dict[str, Metric] = {m.key: m for m in _TABLE}
 
 
 def accuracy(gold: Sequence[int], pred: Sequence[int]) -> float:

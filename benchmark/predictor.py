@@ -6,11 +6,12 @@ predicts a batch of label-free instances and, if it trains, fits on a train spli
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
+import importlib.machinery
+import importlib.util
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -22,32 +23,30 @@ from tasks.base import Instance, TaskInfo
 
 @dataclass(frozen=True)
 class PredictorContext:
-    """What the harness tells a predictor when loading it."""
+    """What the harness tells a predictor when loading it.
+
+    ``weights_dir`` is this job's private folder for trained weights. The harness picks it (from
+    the entry's name, code digest, training params, seed, task and training ids) and decides
+    whether ``fit`` or ``restore`` runs, so an entry never builds cache keys, never sees another
+    entry's weights and cannot claim a cache hit it did not have.
+    """
 
     task: TaskInfo
     device: str  # "cpu" or "cuda"
     dtype: str  # "float32", "bfloat16" or "float16"
     seed: int
     submission_dir: Path
-    cache_dir: Path  # for trained weights: outside the repo, keyed by the predictor itself
+    weights_dir: Path
+    progress: Callable[[dict[str, Any]], None] | None = None
 
-    def weights_path(self, entry: str, config: Mapping[str, Any], train: Sequence[Instance], name: str) -> Path:
-        """Where trained weights for this exact training job live, so a rerun can reuse them.
+    @property
+    def cache_dir(self) -> Path:  # transitional alias, removed once the sandbox speaks weights_dir
+        return self.weights_dir
 
-        The key covers everything that changes the weights: the predictor's config, the seed, the
-        task and the ids of the training instances in order. Two runs that differ only in how they
-        are evaluated (a threshold, a limit) share the file.
-        """
-        key = json.dumps(
-            {
-                **config,
-                "seed": self.seed,
-                "task": self.task.name,
-                "ids": hashlib.sha256("\n".join(inst.id for inst in train).encode()).hexdigest(),
-            },
-            sort_keys=True,
-        )
-        return self.cache_dir / entry / hashlib.sha256(key.encode()).hexdigest()[:16] / name
+    def report_progress(self, step: int, total: int, loss: float | None = None, note: str = "") -> None:
+        """Training progress for the harness's bar and heartbeat (step n of N, a loss)."""
+        if self.progress is not None:
+            self.progress({"step": int(step), "total": int(total), "loss": loss, "note": str(note)[:200]})
 
 
 @runtime_checkable
@@ -59,15 +58,23 @@ class Predictor(Protocol):
         ...
 
 
-@runtime_checkable
-class TrainablePredictor(Predictor, Protocol):
-    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
-        """Train on labelled instances; ``dev`` may be empty when the task has no held-out split."""
-        ...
+def package_name(manifest: Manifest) -> str:
+    """The package an entry's folder is imported as: its own name, so two entries that both have
+    a ``model.py`` never share a module, and ``from .model import X`` works inside an entry."""
+    return "greenbench_entry_" + re.sub(r"[^a-z0-9_]", "_", manifest.name)
+
+
+def _import_entry_module(package: str, folder: Path, module_name: str) -> Any:
+    for cached in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[cached]  # a fresh import: the folder's code as it is now
+    spec = importlib.machinery.ModuleSpec(package, None, is_package=True)
+    spec.submodule_search_locations = [str(folder)]
+    sys.modules[package] = importlib.util.module_from_spec(spec)
+    return importlib.import_module(f"{package}.{module_name}")
 
 
 def load_python_predictor(manifest: Manifest, submission_dir: Path) -> Predictor:
-    """Import ``module:Class`` from the submission folder and build it with the manifest's params."""
+    """Import ``module:Class`` from the submission folder (as a package) and build it with the params."""
     assert manifest.entry_point is not None
     module_name, class_name = manifest.entry_point.split(":")
     module_file = submission_dir / (module_name.replace(".", "/") + ".py")
@@ -77,21 +84,14 @@ def load_python_predictor(manifest: Manifest, submission_dir: Path) -> Predictor
             f"entry_point {manifest.entry_point!r}: no {module_file.name} in {submission_dir}: "
             f"point entry_point at a module file inside the submission folder"
         )
-    root = str(submission_dir.resolve())
-    sys.path.insert(0, root)
-    # A module of the same name from another submission must not be reused.
-    for cached in [m for m in sys.modules if m == module_name or m.startswith(module_name + ".")]:
-        del sys.modules[cached]
     try:
-        module = importlib.import_module(module_name)
+        module = _import_entry_module(package_name(manifest), submission_dir.resolve(), module_name)
     except Exception as exc:
         raise ManifestError(
             f"entry_point {manifest.entry_point!r}: importing {module_name} failed with "
-            f"{type(exc).__name__}: {exc}: fix the submission's module"
+            f"{type(exc).__name__}: {exc}: fix the submission's module (helper modules are imported "
+            f"relatively: from .model import X)"
         ) from exc
-    finally:
-        if sys.path and sys.path[0] == root:
-            sys.path.pop(0)
     cls = getattr(module, class_name, None)
     if cls is None or not isinstance(cls, type):
         raise ManifestError(
@@ -110,23 +110,20 @@ def load_python_predictor(manifest: Manifest, submission_dir: Path) -> Predictor
     return predictor
 
 
-def load_predictor(manifest: Manifest, submission_dir: Path) -> Predictor:
-    if manifest.kind == "python":
-        return load_python_predictor(manifest, submission_dir)
-    from benchmark.hf_predictor import HFPredictor
-
-    assert manifest.model is not None
-    local = submission_dir / manifest.model
-    model_ref = str(local) if local.is_dir() else manifest.model
-    return HFPredictor(model_ref, max_length=manifest.max_length)
-
-
-def can_fit(predictor: Predictor) -> bool:
+def can_fit(predictor: Any) -> bool:
     """A sandboxed predictor knows from its child whether the entry trains (``can_fit``)."""
     declared = getattr(predictor, "can_fit", None)
     if isinstance(declared, bool):
         return declared
     return callable(getattr(predictor, "fit", None))
+
+
+def can_restore(predictor: Any) -> bool:
+    """Whether the entry can reload weights a previous job trained (``restore()``)."""
+    declared = getattr(predictor, "can_restore", None)
+    if isinstance(declared, bool):
+        return declared
+    return callable(getattr(predictor, "restore", None))
 
 
 class PredictionError(UserError):

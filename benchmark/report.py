@@ -1,181 +1,384 @@
-"""The price tag: one flat summary of a run keyed by the metric table, and its text rendering."""
+"""The price tag: one list of rows per run, rendered as terminal text (`show`) and as HTML (board).
+
+Every section states one basis (per instance, per 1k instances, whole training) and every number
+in it is in that basis and in one unit, formatted by ``benchmark.metric_table.format_value``. A
+figure the record or the reader flags (unstable, implausible, estimated) gets a warning line
+right under it. Records are untrusted: every lookup tolerates a missing or mistyped field, and no
+record text reaches the output without passing the formatter or the escaper.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from html import escape
 from typing import Any
 
-from benchmark.metrics import METRICS
+from benchmark.metric_table import (
+    METRICS,
+    figure_warnings,
+    format_number,
+    format_value,
+    metric,
+    missing_reason,
+    primary_eval_set,
+    value_of,
+)
 from benchmark.record import RunRecord
 
+__all__ = ["Row", "compare_table", "headline", "price_tag", "price_tag_html", "price_tag_rows", "primary_eval_set"]
 
-def primary_eval_set(metrics: dict[str, Any]) -> str | None:
-    """The first in-distribution eval set: the one whose accuracy heads the board."""
-    sets = metrics.get("eval_sets", {})
-    for name, block in sets.items():
-        if block.get("role", "id") == "id":
-            return name
-    return next(iter(sets), None)
+STDERR_LINES = 12
 
 
-def headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Flat {metric key: value} for the keys of ``METRICS``; missing figures are left out."""
-    out: dict[str, Any] = {}
-    primary = primary_eval_set(metrics)
-    if primary:
-        block = metrics["eval_sets"][primary]
-        out.update({k: block[k] for k in ("accuracy", "macro_f1", "f1_positive") if k in block})
-    if "flops" in metrics:
-        out["inference_flops_per_instance"] = metrics["flops"]["inference_flops_per_instance_mean"]
-    if "latency" in metrics:
-        out.update({k: metrics["latency"][k] for k in ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99")})
-    if "throughput" in metrics:
-        out["throughput_instances_per_s"] = metrics["throughput"]["throughput_instances_per_s"]
-    if "energy" in metrics:
-        out["energy_kwh_per_1k"] = metrics["energy"]["energy_kwh_per_1k"]
-        out["co2e_kg_per_1k"] = metrics["energy"]["carbon_per_1k"]["co2e_kg"]
-    if "training" in metrics and not metrics["training"].get("from_cache"):
-        for key in ("training_flops", "training_energy_kwh", "training_co2e_kg"):
-            out[key] = metrics["training"][key]
-    assert set(out) <= set(METRICS), set(out) - set(METRICS)
+@dataclass(frozen=True)
+class Row:
+    """One line of a price tag. ``value`` and ``detail`` are display text already made safe for a
+    terminal; the HTML renderer escapes every field again, so a row is safe in either."""
+
+    section: str
+    label: str
+    value: str
+    unit: str = ""
+    detail: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def _get(node: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _text(value: Any, limit: int = 120) -> str:
+    """Record-supplied words (a source, a region): printable characters only, bounded."""
+    return "".join(ch for ch in str(value)[:limit] if ch.isprintable()) if value is not None else "—"
+
+
+def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat {metric key: stored value} for the figures the record has (the board's row values)."""
+    out = {m.key: value_of(metrics, m.key) for m in METRICS}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _figure(section: str, key: str, metrics: Mapping[str, Any], label: str = "", detail: str = "") -> Row:
+    m = metric(key)
+    value = value_of(metrics, key)
+    return Row(
+        section,
+        label or m.label,
+        format_value(value, m, reason=missing_reason(metrics, key)),
+        m.display_unit if value is not None else "",
+        detail,
+        tuple(figure_warnings(metrics, key)),
+    )
+
+
+def _quality_rows(metrics: Mapping[str, Any]) -> list[Row]:
+    rows = []
+    sets = _get(metrics, "eval_sets")
+    acc = metric("accuracy")
+    for name, block in (sets or {}).items() if isinstance(sets, Mapping) else ():
+        if not isinstance(block, Mapping):
+            continue
+        low, high = block.get("accuracy_ci95_low"), block.get("accuracy_ci95_high")
+        detail = f"95% CI {format_value(low, acc)}–{format_value(high, acc)} %, n={format_number(block.get('n'))}"
+        where = f"[{_text(name, 40)}, {_text(block.get('role', 'id'), 10)}]"
+        value = block.get("accuracy")
+        rows.append(Row("quality", f"accuracy {where}", format_value(value, acc), acc.display_unit, detail))
+        for key in ("macro_f1", "f1_positive"):
+            if key in block:
+                m = metric(key)
+                rows.append(Row("quality", f"{m.label} {where}", format_value(block[key], m), m.display_unit))
+    return rows
+
+
+def _inference_rows(metrics: Mapping[str, Any]) -> list[Row]:
+    rows = []
+    flops = _get(metrics, "flops")
+    if isinstance(flops, Mapping):
+        counted = f"counted on {format_number(flops.get('n_counted'))} of {format_number(flops.get('n_eval'))}"
+        by = flops.get("counted_by")
+        detail = counted + (f", counted by {_text(by, 30)}" if by else "")
+        rows.append(_figure("inference", "inference_flops_per_instance", metrics, detail=detail))
+    latency = _get(metrics, "latency")
+    if isinstance(latency, Mapping):
+        spread = (
+            f"n={format_number(latency.get('n_samples'))} in {format_number(latency.get('repeats'))} repeats, "
+            f"CV {format_number(latency.get('latency_cv'))}, CV of medians {format_number(latency.get('latency_median_cv'))}"
+        )
+        for key in ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99"):
+            rows.append(_figure("inference", key, metrics, detail=spread if key == "latency_ms_p50" else ""))
+    throughput = _get(metrics, "throughput")
+    if isinstance(throughput, Mapping):
+        detail = f"at batch {format_number(throughput.get('batch_size'))}"
+        rows.append(_figure("inference", "throughput_instances_per_s", metrics, detail=detail))
+    return rows
+
+
+def _kwh_per_1k(joules: Any, n_instances: Any) -> float | None:
+    """A component's joules over the metered window, on the section's basis (per 1k instances)."""
+    ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (joules, n_instances))
+    return joules / 3.6e6 * 1000.0 / n_instances if ok and n_instances > 0 else None
+
+
+def _energy_rows(metrics: Mapping[str, Any]) -> list[Row]:
+    energy = _get(metrics, "energy")
+    if not isinstance(energy, Mapping):
+        return []
+    wh = metric("energy_kwh_per_1k")
+    mark = "measured" if energy.get("measured") is True else "ESTIMATED"
+    source = f"{mark} ({_text(energy.get('energy_source'), 60)})"
+    rows = [_figure("energy", "energy_kwh_per_1k", metrics, "energy, active (idle subtracted)", source)]
+    total = energy.get("energy_kwh_total_per_1k")
+    rows.append(Row("energy", "energy, total (idle included)", format_value(total, wh), wh.display_unit))
+    components = energy.get("components_j_active")
+    for name, joules in (components or {}).items() if isinstance(components, Mapping) else ():
+        value = _kwh_per_1k(joules, energy.get("n_instances"))
+        rows.append(Row("energy", f"  of which {_text(name, 20)}", format_value(value, "energy_kwh_per_1k"), "Wh"))
+    carbon = _get(energy, "carbon_per_1k")
+    if isinstance(carbon, Mapping):
+        detail = (
+            f"{mark}; {_text(carbon.get('region'), 20)} {format_number(carbon.get('intensity_g_per_kwh'))} g/kWh "
+            f"({_text(carbon.get('intensity_source'), 60)}), PUE {format_number(carbon.get('pue'))}"
+        )
+        rows.append(_figure("energy", "co2e_kg_per_1k", metrics, detail=detail))
+        refs = carbon.get("reference_regions")
+        for region, ref in (refs or {}).items() if isinstance(refs, Mapping) else ():
+            g = format_value(_get(ref, "co2e_kg"), "co2e_kg_per_1k")
+            rows.append(
+                Row(
+                    "energy",
+                    f"  CO2e at {_text(region, 20)}",
+                    g,
+                    "g",
+                    f"{format_number(_get(ref, 'intensity_g_per_kwh'))} g/kWh",
+                )
+            )
+    return rows
+
+
+def _training_rows(metrics: Mapping[str, Any]) -> list[Row]:
+    training = _get(metrics, "training")
+    if not isinstance(training, Mapping):
+        return []
+    mark = "measured" if _get(training, "energy", "measured") is True else "ESTIMATED"
+    return [
+        _figure(
+            "training",
+            "training_flops",
+            metrics,
+            detail=f"on {format_number(training.get('n_train'))} instances"
+            + (f", counted by {_text(training.get('counted_by'), 30)}" if training.get("counted_by") else ""),
+        ),
+        _figure(
+            "training",
+            "training_energy_kwh",
+            metrics,
+            detail=f"{mark} ({_text(_get(training, 'energy', 'energy_source'), 60)})",
+        ),
+        _figure("training", "training_co2e_kg", metrics, detail=mark),
+        Row("training", "training wall time", format_number(training.get("wall_s")), "s"),
+    ]
+
+
+SECTIONS = {
+    "quality": "Quality",
+    "inference": "Inference compute (per instance)",
+    "energy": "Inference energy and CO2e (per 1k instances)",
+    "training": "Training (the whole training, paid once)",
+    "failure": "Failure",
+}
+
+
+def price_tag_rows(record: RunRecord) -> list[Row]:
+    """The rows of a run's price tag, in display order, for both renderers."""
+    run = record.run
+    if run.get("status") == "failed":
+        failure = _get(run, "failure") or {}
+        rows = [
+            Row("failure", "kind", _text(_get(failure, "kind"), 40)),
+            Row("failure", "reason", _text(_get(failure, "reason"), 400)),
+        ]
+        tail = _get(failure, "stderr_tail")
+        lines = str(tail).splitlines()[-STDERR_LINES:] if tail else []
+        rows += [Row("failure", "child's stderr" if i == 0 else "", _text(line, 200)) for i, line in enumerate(lines)]
+        return rows
+    metrics = record.metrics
+    rows = _quality_rows(metrics) + _inference_rows(metrics) + _energy_rows(metrics) + _training_rows(metrics)
+    return _once(rows)
+
+
+def _once(rows: list[Row]) -> list[Row]:
+    """A warning about a block (latency spread, active share) shows under its first figure only."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        fresh = tuple(w for w in row.warnings if w not in seen)
+        seen.update(fresh)
+        out.append(replace(row, warnings=fresh) if fresh != row.warnings else row)
     return out
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if abs(value) >= 1e5 or abs(value) < 1e-3:
-            return f"{value:.3e}"
-        return f"{value:.4g}"
-    return str(value)
+def _header(record: RunRecord) -> list[str]:
+    run = record.run
+    task, sub, prof = (_get(run, k) or {} for k in ("task", "submission", "profile"))
+    match = _get(run, "profile_match") or {}
+    reasons = match.get("reasons") if isinstance(match, Mapping) else None
+    hardware = (
+        "matches the profile"
+        if _get(match, "matched") is True
+        else "DOES NOT match the profile: "
+        + "; ".join(_text(r) for r in (reasons if isinstance(reasons, list) else []))
+    )
+    return [
+        f"run      {record.path}",
+        f"task     {_text(_get(task, 'name'), 40)}   submission {_text(_get(sub, 'name'), 60)} "
+        f"{_text(_get(sub, 'version'), 20)}   profile {_text(_get(prof, 'name'), 40)}   status {_text(run.get('status'), 20)}",
+        f"hardware {hardware}",
+    ]
+
+
+def render_text(rows: list[Row]) -> str:
+    """Sections with a heading each; columns label, value, unit, detail; warnings indented below."""
+    if not rows:
+        return ""
+    width = max(len(r.label) for r in rows)
+    vwidth = (
+        max(len(r.value) for r in rows if r.section != "failure") if any(r.section != "failure" for r in rows) else 0
+    )
+    uwidth = max(len(r.unit) for r in rows)
+    out: list[str] = []
+    section = None
+    for row in rows:
+        if row.section != section:
+            section = row.section
+            out += ["", SECTIONS.get(section, section)]
+        if row.section == "failure":
+            out.append(f"  {row.label.ljust(width)}  {row.value}")
+            continue
+        line = f"  {row.label.ljust(width)}  {row.value.rjust(vwidth)} {row.unit.ljust(uwidth)}  {row.detail}"
+        out.append(line.rstrip())
+        out += [f"  {' ' * width}  ! {w}" for w in row.warnings]
+    return "\n".join(out)
 
 
 def price_tag(record: RunRecord) -> str:
-    """A plain-text table a person reads in a terminal (`greenbench show`)."""
-    run, metrics = record.run, record.metrics
-    lines = [
-        f"run      {record.path}",
-        f"task     {run['task']['name']}   submission {run['submission']['name']} {run['submission']['version']}"
-        f"   profile {run['profile']['name']}   status {run['status']}",
-    ]
-    match = run.get("profile_match", {})
-    lines.append(
-        "hardware "
-        + (
-            "matches the profile"
-            if match.get("matched")
-            else "DOES NOT match the profile: " + "; ".join(match.get("reasons", []))
-        )
-    )
-    if run.get("status") == "failed":
-        lines.append(f"failure  {run.get('failure', {}).get('reason', '?')}")
-        return "\n".join(lines)
-    rows: list[tuple[str, str, str]] = []
-    for name, block in metrics.get("eval_sets", {}).items():
-        ci = f"95% CI {_fmt(block.get('accuracy_ci95_low'))}-{_fmt(block.get('accuracy_ci95_high'))}, n={block['n']}"
-        rows.append((f"accuracy [{name}, {block.get('role', 'id')}]", _fmt(block["accuracy"]), ci))
-        for key in ("macro_f1", "f1_positive"):
-            if key in block:
-                rows.append((f"{METRICS[key].label} [{name}]", _fmt(block[key]), ""))
-    if "flops" in metrics:
-        f = metrics["flops"]
-        rows.append(
-            (
-                "inference FLOPs / instance",
-                _fmt(f["inference_flops_per_instance_mean"]),
-                f"FLOP; counted on {f['n_counted']} of {f['n_eval']}, sem {_fmt(f['inference_flops_per_instance_sem'])}",
+    """A plain-text price tag a person reads in a terminal (`greenbench show`)."""
+    return "\n".join(_header(record)) + "\n" + render_text(price_tag_rows(record))
+
+
+def render_html(rows: list[Row]) -> str:
+    """The same rows as an HTML table (the board's entry page); every field is escaped here."""
+    out = ['<table class="price-tag">']
+    section = None
+    for row in rows:
+        if row.section != section:
+            if section is not None:
+                out.append("</tbody>")
+            section = row.section
+            out.append(
+                f'<tbody class="{escape(section)}"><tr class="section"><th colspan="4">{escape(SECTIONS.get(section, section))}</th></tr>'
             )
+        out.append(
+            "<tr>"
+            + "".join(f"<td>{escape(cell)}</td>" for cell in (row.label, row.value, row.unit, row.detail))
+            + "</tr>"
         )
-    if "latency" in metrics:
-        lat = metrics["latency"]
-        median_cv = lat["latency_median_cv"]
-        spread = f"n={lat['n_samples']} in {lat['repeats']} repeats, CV {_fmt(lat['latency_cv'])}"
-        spread += f", CV of medians {_fmt(median_cv)}" if median_cv is not None else ""
-        rows.append(
-            (
-                "latency p50 / p90 / p99 (batch 1)",
-                f"{_fmt(lat['latency_ms_p50'])} / {_fmt(lat['latency_ms_p90'])} / {_fmt(lat['latency_ms_p99'])}",
-                "ms; " + spread,
-            )
-        )
-    if "throughput" in metrics:
-        t = metrics["throughput"]
-        rows.append(("throughput", _fmt(t["throughput_instances_per_s"]), f"instances/s at batch {t['batch_size']}"))
-    if "energy" in metrics:
-        e = metrics["energy"]
-        mark = "MEASURED" if e["measured"] else "ESTIMATED"
-        rows.append(
-            ("energy / 1k instances (active)", _fmt(e["energy_kwh_per_1k"]), f"kWh; {mark} ({e['energy_source']})")
-        )
-        rows.append(("energy / 1k instances (total)", _fmt(e["energy_kwh_total_per_1k"]), "kWh; idle not subtracted"))
-        comps = ", ".join(f"{k} {_fmt(v)} J" for k, v in e["components_j_active"].items())
-        rows.append(("  active energy by component", comps or "-", ""))
-        c = e["carbon_per_1k"]
-        rows.append(
-            (
-                "CO2e / 1k instances",
-                _fmt(c["co2e_kg"]),
-                f"kg; {mark}; {c['region']} {_fmt(c['intensity_g_per_kwh'])} g/kWh ({c['intensity_source']}), PUE {c['pue']}",
-            )
-        )
-        for region, ref in c["reference_regions"].items():
-            rows.append((f"  at {region}", _fmt(ref["co2e_kg"]), f"kg; {_fmt(ref['intensity_g_per_kwh'])} g/kWh"))
-    if "training" in metrics:
-        t = metrics["training"]
-        mark = "MEASURED" if t["energy"]["measured"] else "ESTIMATED"
-        rows.append(("training FLOPs", _fmt(t["training_flops"]), f"FLOP on {t['n_train']} instances"))
-        rows.append(
-            ("training energy", _fmt(t["training_energy_kwh"]), f"kWh; {mark} ({t['energy']['energy_source']})")
-        )
-        rows.append(("training CO2e", _fmt(t["training_co2e_kg"]), f"kg; {mark}"))
-        rows.append(("training wall time", _fmt(t["wall_s"]), "s"))
-    width = max(len(r[0]) for r in rows) if rows else 0
-    vwidth = max(len(r[1]) for r in rows) if rows else 0
-    lines.append("")
-    lines.extend(f"{a.ljust(width)}  {b.rjust(vwidth)}  {c}" for a, b, c in rows)
-    return "\n".join(lines)
+        out += [f'<tr class="warning"><td></td><td colspan="3">&#9888; {escape(w)}</td></tr>' for w in row.warnings]
+    if section is not None:
+        out.append("</tbody>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def price_tag_html(record: RunRecord) -> str:
+    return render_html(price_tag_rows(record))
+
+
+def _params_that_differ(records: list[RunRecord]) -> list[str]:
+    """Two runs of one entry differ only in their params: name the ones that differ within an entry."""
+    points = [""] * len(records)
+    names = [_text(_get(r.run, "submission", "name"), 60) for r in records]
+    for name in set(names):
+        group = [i for i, n in enumerate(names) if n == name]
+        params = {i: p if isinstance(p := _get(records[i].run, "submission", "params"), Mapping) else {} for i in group}
+        keys = sorted({k for p in params.values() for k in p if len({repr(q.get(k)) for q in params.values()}) > 1})
+        for i in group:
+            points[i] = ", ".join(f"{_text(k, 30)}={_text(params[i].get(k), 30)}" for k in keys)
+    return points
 
 
 def compare_table(records: list[RunRecord]) -> str:
-    """Several runs' price tags side by side, one column per run (`greenbench compare`)."""
-    heads = [f"{r.run['submission']['name']} {r.run['submission']['version']}" for r in records]
-    values = [headline(r.metrics) for r in records]
-    rows: list[tuple[str, list[str]]] = [
-        ("task / profile", [f"{r.run['task']['name']} / {r.run['profile']['name']}" for r in records]),
-        ("status", [r.status for r in records]),
+    """Several runs' headline figures side by side, one column per run (`greenbench compare`).
+
+    Sections and units are the price tag's; a warning under a row names the run it concerns, and
+    a failed run's column reads "failed" with its cause below the table.
+    """
+    heads = [
+        f"{_text(_get(r.run, 'submission', 'name'), 40)} {_text(_get(r.run, 'submission', 'version'), 20)}"
+        for r in records
     ]
-    # Two runs of one entry differ only in their params: name the ones that differ within an entry.
-    points = [""] * len(records)
-    names = [r.run["submission"]["name"] for r in records]
-    for name in set(names):
-        group = [i for i, n in enumerate(names) if n == name]
-        params = {i: records[i].run["submission"].get("params") or {} for i in group}
-        keys = sorted({k for p in params.values() for k in p if len({repr(q.get(k)) for q in params.values()}) > 1})
-        for i in group:
-            points[i] = ", ".join(f"{k}={params[i].get(k)}" for k in keys)
-    if any(points):
-        rows.append(("params that differ", [p or "-" for p in points]))
-    for key, spec in METRICS.items():
-        if any(key in v for v in values):
-            arrow = "higher better" if spec.higher_is_better else "lower better"
-            rows.append((f"{spec.label} [{spec.unit}, {arrow}]", [_fmt(v.get(key)) for v in values]))
-    rows.append(
+    rows: list[tuple[str, list[str], list[str]]] = [
         (
-            "energy source",
+            "task / profile",
             [
-                f"{(r.metrics.get('energy') or {}).get('energy_source', '-')}"
-                + ("" if (r.metrics.get("energy") or {}).get("measured", True) else " (ESTIMATED)")
+                f"{_text(_get(r.run, 'task', 'name'), 30)} / {_text(_get(r.run, 'profile', 'name'), 30)}"
                 for r in records
             ],
-        )
-    )
-    width = max(len(label) for label, _ in rows)
-    cols = [max(len(h), *(len(cells[i]) for _, cells in rows)) for i, h in enumerate(heads)]
-    lines = [" " * width + "  " + "  ".join(h.rjust(c) for h, c in zip(heads, cols, strict=True))]
-    lines += [
-        label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(cells, cols, strict=True))
-        for label, cells in rows
+            [],
+        ),
+        ("status", [_text(r.status, 20) for r in records], []),
     ]
-    return "\n".join(lines)
+    points = _params_that_differ(records)
+    if any(points):
+        rows.append(("params that differ", [p or "—" for p in points], []))
+    for section in ("quality", "inference", "energy", "training"):
+        section_rows = []
+        for m in (m for m in METRICS if m.section == section):
+            values = [value_of(r, m.key) for r in records]
+            if all(v is None for v in values):
+                continue
+            cells = [
+                "—" if r.status == "failed" else format_value(v, m, reason=missing_reason(r, m.key))
+                for v, r in zip(values, records, strict=True)
+            ]
+            notes = [f"{head}: {w}" for head, r in zip(heads, records, strict=True) for w in figure_warnings(r, m.key)]
+            section_rows.append((f"  {m.label} [{m.display_unit}, {m.direction} is better]", cells, notes))
+        if section_rows:
+            title = SECTIONS[section] + (" (primary eval set)" if section == "quality" else "")
+            rows.append((title, [""] * len(records), []))
+            rows.extend(section_rows)
+    energy = [_get(r.metrics, "energy") for r in records]
+    marks = {True: "measured", False: "ESTIMATED"}
+    rows.append(("energy measured?", [marks.get(_get(e, "measured"), "—") for e in energy], []))
+    rows.append(
+        ("energy source", [_text(_get(e, "energy_source"), 40) if isinstance(e, Mapping) else "—" for e in energy], [])
+    )
+    return _render_columns(heads, rows, _failures(records, heads))
+
+
+def _failures(records: list[RunRecord], heads: list[str]) -> list[str]:
+    out = []
+    for head, r in zip(heads, records, strict=True):
+        if r.status == "failed":
+            failure = _get(r.run, "failure")
+            out.append(f"{head} failed ({_text(_get(failure, 'kind'), 40)}): {_text(_get(failure, 'reason'), 300)}")
+    return out
+
+
+def _render_columns(heads: list[str], rows: list[tuple[str, list[str], list[str]]], footer: list[str]) -> str:
+    """Right-aligned columns; a note already shown above (same text on the row before) is not repeated."""
+    width = max(len(label) for label, _, _ in rows)
+    cols = [max(len(h), *(len(cells[i]) for _, cells, _ in rows)) for i, h in enumerate(heads)]
+    lines = [" " * width + "  " + "  ".join(h.rjust(c) for h, c in zip(heads, cols, strict=True))]
+    shown: set[str] = set()
+    for label, cells, notes in rows:
+        lines.append(
+            (label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(cells, cols, strict=True))).rstrip()
+        )
+        lines += [f"    ! {note}" for note in notes if note not in shown]
+        shown.update(notes)
+    return "\n".join(lines + [""] * bool(footer) + footer)

@@ -1,173 +1,83 @@
-"""Run submission code in a child process, under limits, and talk to it over protocol v1.
+"""Run submission code in a child process, under limits, and talk to it over protocol v2.
 
-The harness assumes a submission can crash, hang, eat memory, reach for the network or read
-secrets. So its code runs only in a child: the best isolation the OS allows (``bwrap``: read-only
-root, private /tmp and $HOME, a writable scratch folder, no network; else ``netns``: a network
-namespace via ``unshare``; else ``process``), with a wall-clock deadline, an address-space cap
-and an environment cleared of everything but a short allow-list. The parent keeps the gold
-labels, validates every reply and never unpickles anything the child sends.
+The harness assumes a submission can crash, hang, eat memory, read the labels, reach for the
+network, start daemons or lie on the protocol pipe. So its code runs only in a child at the best
+isolation the machine allows (benchmark/isolation.py), inside a per-job cgroup (benchmark/proctree.py)
+that caps processes and memory (tmpfs included), meters the CPU time of everything it starts and
+kills all of it when the job ends. Every message from the child is parsed as hostile input
+(benchmark/protocol.py); any violation is a failed run of kind ``protocol``, never a traceback.
 """
 
 from __future__ import annotations
 
-import functools
+import hashlib
+import hmac
 import json
 import os
 import resource
-import selectors
+import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import ManifestError, UserError
+from benchmark.isolation import (
+    ISOLATION_ORDER,
+    VERIFIED_LEVEL,
+    Mounts,
+    available_isolation,
+    child_env,
+    inside_paths,
+    isolation_notice,
+    resolve_isolation,
+    strip_links,
+    worker_command,
+)
 from benchmark.manifest import Manifest
 from benchmark.predictor import PredictorContext
-from benchmark.worker import PROTOCOL_VERSION
+from benchmark.proctree import JobGroup, any_runnable, tree_cpu_seconds, tree_tasks
+from benchmark.protocol import PROTOCOL_VERSION, Pipe, ProtocolError, check_progress, check_reply, parse_line
+from benchmark.sandbox_types import Limits, SandboxFailure, SandboxStartError, limits_from
 from tasks.base import Instance
 
-ENV_ALLOW = (
-    "PATH",
-    "LANG",
-    "LC_ALL",
-    "PYTHONPATH",
-    "HF_HUB_OFFLINE",
-    "HF_DATASETS_OFFLINE",
-    "TRANSFORMERS_OFFLINE",
-    "TOKENIZERS_PARALLELISM",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_CORETYPE",
-    "OPENBLAS_L2_SIZE",
-    "CUDA_VISIBLE_DEVICES",
-    "PYTHONHASHSEED",
-)
-SECRET_DIRS = (".ssh", ".aws", ".azure", ".config/gcloud", ".docker", ".kube", ".gnupg", ".huggingface")
-SECRET_FILES = (".netrc", ".git-credentials", ".pypirc", ".cache/huggingface/token", ".cache/huggingface/stored_tokens")
-MAX_REPLY_BYTES = 64 * 1024 * 1024
+__all__ = [
+    "ISOLATION_ORDER",
+    "Limits",
+    "SandboxFailure",
+    "SandboxStartError",
+    "SandboxedPredictor",
+    "available_isolation",
+    "child_env",
+    "isolation_notice",
+    "limits_from",
+    "resolve_isolation",
+]
 STDERR_TAIL_LINES = 20
+HELLO_TIMEOUT_S = 120.0
 
 
-@dataclass(frozen=True)
-class Limits:
-    timeout_s: float
-    memory_bytes: int | None
-
-
-class SandboxFailure(Exception):
-    """The child crashed, hung, ran out of memory or raised: the run is recorded as failed."""
-
-    def __init__(self, kind: str, reason: str, stderr_tail: str = "") -> None:
-        super().__init__(reason)
-        self.kind = kind  # "timeout", "oom", "crash", "error", "protocol"
-        self.reason = reason
-        self.stderr_tail = stderr_tail
-
-
-def _works(cmd: list[str]) -> bool:
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-@functools.cache
-def available_isolation() -> str:
-    """The strongest isolation this machine supports, checked by running it once."""
-    if shutil.which("bwrap") and _works(
-        [
-            "bwrap",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--unshare-net",
-            "--die-with-parent",
-            "true",
-        ]
-    ):
-        return "bwrap"
-    if shutil.which("unshare") and _works(["unshare", "-rn", "true"]):
-        return "netns"
-    return "process"
-
-
-ISOLATION_ORDER = ("bwrap", "netns", "process")
-
-
-def resolve_isolation(requested: str) -> str:
-    """``auto`` means the strongest available; a named level must be available here."""
-    best = available_isolation()
-    if requested == "auto":
-        return best
-    if ISOLATION_ORDER.index(requested) < ISOLATION_ORDER.index(best):
-        raise UserError(
-            f"sandbox {requested} is not available on this machine (best: {best}): install bubblewrap "
-            f"(apt-get install bubblewrap) or choose --sandbox {best}"
-        )
-    return requested
-
-
-def child_env(home: Path) -> dict[str, str]:
-    """Only the allow-listed variables: tokens and cloud keys never reach submission code."""
-    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW}
-    env.update(HOME=str(home), TMPDIR=str(home), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-    return env
-
-
-def wrap_command(
-    cmd: list[str], isolation: str, scratch: Path, writable: Sequence[Path], gpu: bool, readable: Sequence[Path] = ()
-) -> list[str]:
-    """The child's command line under ``isolation``. With bwrap, /tmp is private, so folders the
-    child must read that live there (the submission, the harness in a temporary clone) are bound."""
-    if isolation == "bwrap":
-        home = Path.home()
-        args = ["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--tmpfs", "/tmp"]
-        args += ["--dev-bind", "/dev", "/dev"] if gpu else ["--dev", "/dev"]
-        # The interpreter may live under $HOME (pyenv), so $HOME stays readable; the usual
-        # credential stores in it are masked instead.
-        for rel in SECRET_DIRS:
-            if (home / rel).is_dir():
-                args += ["--tmpfs", str(home / rel)]
-        for rel in SECRET_FILES:
-            if (home / rel).is_file():
-                args += ["--ro-bind", "/dev/null", str(home / rel)]
-        for path in readable:
-            args += ["--ro-bind", str(path), str(path)]
-        for path in (scratch, *writable):
-            args += ["--bind", str(path), str(path)]
-        args += [
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-pid",
-            "--die-with-parent",
-            "--new-session",
-            "--chdir",
-            str(scratch),
-        ]
-        return [*args, "--", *cmd]
-    if isolation == "netns":
-        return ["unshare", "-rn", "--", *cmd]
-    return cmd
-
-
-def _instance_json(inst: Instance, with_label: bool) -> dict[str, Any]:
-    return {"id": inst.id, "inputs": dict(inst.inputs), "label": inst.label if with_label else None}
+def _instance_json(inst: Instance, opaque_id: str, with_label: bool) -> dict[str, Any]:
+    return {"id": opaque_id, "inputs": dict(inst.inputs), "label": inst.label if with_label else None}
 
 
 class SandboxedPredictor:
     """The predictor protocol, answered by a worker in a sandboxed child process."""
 
     heartbeat_s = 60.0
+    # Background work: CPU the child's tree uses while no request is outstanding. A quiet window
+    # after load/fit/restore (after a settle for thread pools that spin briefly) and the running
+    # total between requests (an allowance plus a share of the idle wall time) must stay small.
+    quiet_settle_s = 0.3
+    quiet_window_s = 0.5
+    quiet_allowance_s = 0.15
+    idle_allowance_s = 2.0
+    idle_share = 0.5
 
     def __init__(
         self,
@@ -177,6 +87,7 @@ class SandboxedPredictor:
         threads: int,
         isolation: str | None = None,
         gpu: bool = False,
+        readable: Sequence[Path] = (),
     ) -> None:
         self.manifest = manifest
         self.threads = threads
@@ -184,83 +95,154 @@ class SandboxedPredictor:
         self.limits = limits
         self.isolation = isolation or available_isolation()
         self.gpu = gpu
+        self.readable = tuple(readable)
         self.can_fit = False
+        self.can_restore = False
         self.proc: subprocess.Popen[bytes] | None = None
+        self.group: JobGroup | None = None
+        self._private: Path | None = None
+        self._stderr: Any = None
         self._deadline = 0.0
-        self._buffer = b""
+        self._seq = 0
+        self._salt = secrets.token_bytes(16)
+        self._ids: dict[str, str] = {}
+        self._idle_from: tuple[float, float] | None = None  # (wall, cpu) when the last reply came
+        self.idle_cpu_s = 0.0
+        self.idle_wall_s = 0.0
         # Called every ``heartbeat_s`` while a request is outstanding, so an hour-long ``fit`` is
-        # not a silent hour; it relays the submission's last stderr line (its own progress, if any).
+        # not a silent hour; it relays the entry's last progress message, else its last stderr line.
         self.heartbeat: Callable[[str], None] | None = None
+        self.on_progress: Callable[[dict[str, Any]], None] | None = None
+        self.last_progress: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Whether this level hides the host from the entry; below it a record counts as self-run."""
+        return self.isolation == VERIFIED_LEVEL
 
     # -- process management -------------------------------------------------------------
     def start(self, cache_dir: Path) -> None:
-        self.scratch = Path(tempfile.mkdtemp(prefix="greenbench-scratch-"))
+        """Start the worker; ``cache_dir`` is the job's private weights folder, the only writable host path."""
+        self._private = Path(tempfile.mkdtemp(prefix="greenbench-job-"))
+        scratch = self._private / "scratch"
+        scratch.mkdir()
         cache_dir.mkdir(parents=True, exist_ok=True)
-        self.stderr_path = self.scratch / "stderr.log"
+        self.stderr_path = self._private / "stderr.log"
         self._stderr = self.stderr_path.open("wb")
-        harness_root = Path(__file__).resolve().parent.parent
-        cmd = wrap_command(
-            [sys.executable, "-m", "benchmark.worker"],
-            self.isolation,
-            self.scratch,
-            [cache_dir],
-            self.gpu,
-            readable=[harness_root, self.submission_dir.resolve()],
-        )
-        memory = self.limits.memory_bytes
+        limits = self.limits
+        scratch_bytes = min(limits.scratch_bytes, limits.memory_bytes or limits.scratch_bytes)
+        self.mounts = Mounts(self.submission_dir.resolve(), cache_dir.resolve(), scratch, scratch_bytes, self.readable)
+        cmd, env, cwd = worker_command(self.isolation, self.mounts, self.gpu)
+        self.group = JobGroup.create(limits.max_procs, limits.memory_bytes)
+        group = self.group
 
         def limit() -> None:
+            if group is not None:
+                group.enter()  # before exec: nothing the child starts is ever outside the group
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if memory:
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+            if limits.memory_bytes and (group is None or not group.limits_memory):
+                resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
 
-        env = child_env(self.scratch)
-        env["PYTHONPATH"] = str(harness_root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self._deadline = time.monotonic() + self.limits.timeout_s
+        self._deadline = time.monotonic() + limits.timeout_s
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
-            cwd=self.scratch,
+            cwd=cwd,
             preexec_fn=limit,
             start_new_session=True,
         )
         os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        self.pipe = Pipe(self.proc.stdout)
+        self._await_hello()
+
+    def _await_hello(self) -> None:
+        """The worker greets before any submission code runs, so a failure here is the harness's."""
+        try:
+            message = self._next_message("start", time.monotonic() + min(HELLO_TIMEOUT_S, self.limits.timeout_s))
+            if message["kind"] != "hello" or message["seq"] != 0:
+                raise ProtocolError(f"a {message['kind']} message instead of the worker's hello")
+        except (SandboxFailure, ProtocolError) as exc:
+            tail = self.stderr_tail().splitlines()
+            self.close()
+            raise SandboxStartError(
+                f"the {self.isolation} sandbox could not start the harness's worker "
+                f"({tail[-1].strip() if tail else exc}): this is a set-up problem of the harness, not of the "
+                f"submission; check that {self.isolation} can run this Python (`greenbench run --sandbox netns` "
+                f"to compare) and that bubblewrap is installed with user namespaces allowed"
+            ) from None
+        self._mark_idle()
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             try:
-                self._send({"op": "shutdown"}, deadline=time.monotonic() + 5)
-            except SandboxFailure:
+                self._request("shutdown", {}, deadline=time.monotonic() + 5)
+            except (SandboxFailure, UserError):
                 pass
-            self._kill()
-        if getattr(self, "_stderr", None) is not None:
+        self._kill()
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
+        if getattr(self, "mounts", None) is not None:
+            strip_links(self.mounts.weights)
+        if self._stderr is not None:
             self._stderr.close()
-        if getattr(self, "scratch", None) is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._stderr = None
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
 
     def _kill(self) -> None:
+        """Everything the child started goes: its process group, then whatever is left in its cgroup."""
         if self.proc is None:
             return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.group is not None:
+            self.group.kill_all()
         self.proc.wait()
 
-    def stderr_tail(self) -> str:
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds of the child's whole process tree so far (cgroup, else /proc), for the meters."""
+        if self.group is not None:
+            return self.group.cpu_seconds()
+        if self.proc is None:
+            return None
+        return tree_cpu_seconds(self.proc.pid)
+
+    def original_id(self, opaque: str) -> str | None:
+        """The public id behind an opaque id the child saw (None for an id the harness never sent)."""
+        return self._ids.get(opaque)
+
+    def _opaque(self, instance_id: str) -> str:
+        opaque = "i" + hmac.new(self._salt, instance_id.encode(), hashlib.sha256).hexdigest()[:20]
+        self._ids[opaque] = instance_id
+        return opaque
+
+    def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
         try:
-            self._stderr.flush()
-            lines = self.stderr_path.read_text(errors="replace").splitlines()
+            if self._stderr is not None:
+                self._stderr.flush()
+            with self.stderr_path.open("rb") as handle:
+                handle.seek(max(0, self.stderr_path.stat().st_size - 64 * 1024))
+                text = handle.read().decode(errors="replace")
         except (OSError, AttributeError):
             return ""
-        return "\n".join(lines[-STDERR_TAIL_LINES:])
+        return "\n".join(text.splitlines()[-lines:])
 
     def _heartbeat_message(self, op: str, elapsed_s: float) -> str:
         took = f"{elapsed_s:.0f} s" if elapsed_s < 120 else f"{elapsed_s / 60:.0f} min"
         message = f"      {op} still running: {took}"
+        if self.last_progress is not None:
+            p = self.last_progress
+            step = f"step {p['step']}" + (f" of {p['total']}" if p["total"] is not None else "")
+            loss = f", loss {p['loss']:.4g}" if p["loss"] is not None else ""
+            return message + f"; {step}{loss}" + (f"; {p['note'][:120]}" if p["note"] else "")
         last = self.stderr_tail().splitlines()
         if last:
             message += f"; submission's last stderr line: {last[-1].strip()[:160]}"
@@ -272,71 +254,161 @@ class SandboxedPredictor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- background work ------------------------------------------------------------------
+    def _mark_idle(self) -> None:
+        cpu = self.cpu_seconds()
+        self._idle_from = (time.monotonic(), cpu) if cpu is not None else None
+
+    def _check_idle(self, op: str) -> None:
+        if self._idle_from is None:
+            return
+        cpu = self.cpu_seconds()
+        if cpu is None:
+            return
+        self.idle_cpu_s += max(0.0, cpu - self._idle_from[1])
+        self.idle_wall_s += time.monotonic() - self._idle_from[0]
+        if self.idle_cpu_s > self.idle_allowance_s + self.idle_share * self.idle_wall_s:
+            self._background(f"{self.idle_cpu_s:.2f} CPU s between requests (before {op})")
+
+    def check_quiet(self, after: str) -> None:
+        """Fail the run if the child's tree keeps working while no request is outstanding: after a
+        settle (thread pools spin briefly), a task found runnable in most samples of the window, or
+        CPU time over the allowance, is work outside the meters."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        time.sleep(self.quiet_settle_s)
+        before, runnable, samples = self.cpu_seconds(), 0, 10
+        for _ in range(samples):
+            tasks = self.group.tasks() if self.group is not None else tree_tasks(self.proc.pid)
+            runnable += any_runnable(tasks)
+            time.sleep(self.quiet_window_s / samples)
+        after_cpu = self.cpu_seconds()
+        used = (after_cpu - before) if before is not None and after_cpu is not None else 0.0
+        if runnable > samples // 2 or used > self.quiet_allowance_s:
+            self._background(
+                f"{used:.2f} CPU s, a thread runnable in {runnable} of {samples} samples, "
+                f"in the {self.quiet_window_s:g} s after {after} returned"
+            )
+        self._mark_idle()
+
+    def _background(self, what: str) -> None:
+        self._kill()
+        raise SandboxFailure(
+            "background-work",
+            f"the submission kept working outside a request ({what}): do all work inside load, fit and "
+            f"predict, where it is metered; threads and processes must finish before they return",
+            self.stderr_tail(),
+        )
+
     # -- protocol -----------------------------------------------------------------------
-    def _send(self, request: dict[str, Any], deadline: float | None = None) -> Any:
-        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
-        deadline = deadline or self._deadline
+    def _request(self, op: str, body: dict[str, Any], batch: int = 0, deadline: float | None = None) -> Any:
+        """One request and its checked result. Whatever the child does, this raises only SandboxFailure
+        (or ManifestError for a load the entry itself refused)."""
         try:
-            self.proc.stdin.write((json.dumps({"v": PROTOCOL_VERSION, **request}) + "\n").encode())
+            return self._exchange(op, body, batch, deadline or self._deadline)
+        except (SandboxFailure, ManifestError):
+            raise
+        except ProtocolError as exc:
+            self._kill()
+            raise SandboxFailure("protocol", f"the submission broke the protocol during {op}: {exc}", "") from None
+        except Exception as exc:  # a gap in the checks above must still fail the run, not the harness
+            self._kill()
+            raise SandboxFailure(
+                "protocol", f"the submission's reply to {op} could not be used: {type(exc).__name__}: {exc}", ""
+            ) from None
+
+    def _exchange(self, op: str, body: dict[str, Any], batch: int, deadline: float) -> Any:
+        assert self.proc is not None and self.proc.stdin is not None
+        if self.proc.poll() is not None:
+            raise self._died(op)
+        self._check_idle(op)
+        if not self.pipe.fill() or self.pipe.buffer:
+            if self.pipe.buffer:
+                raise ProtocolError(f"a message nobody asked for, before the {op} request: {self.pipe.buffer[:60]!r}")
+            raise self._died(op)
+        self._seq += 1
+        try:
+            self.proc.stdin.write(
+                (json.dumps({"v": PROTOCOL_VERSION, "seq": self._seq, "op": op, **body}) + "\n").encode()
+            )
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise self._died() from None
-        selector = selectors.DefaultSelector()
-        selector.register(self.proc.stdout, selectors.EVENT_READ)
+            raise self._died(op) from None
+        while True:
+            message = self._next_message(op, deadline)
+            if message["kind"] == "hello" or message["seq"] != self._seq:
+                raise ProtocolError(f"a {message['kind']} message for request {message['seq']}, expected {self._seq}")
+            if message["kind"] == "progress":
+                self._progress(check_progress(message))
+                continue
+            break
+        reply = check_reply(message, op, batch)
+        if self.pipe.buffer:
+            raise ProtocolError(f"more data after the reply to {op}: {self.pipe.buffer[:60]!r}")
+        self._mark_idle()
+        if not reply["ok"]:
+            kind = "oom" if reply["type"] == "MemoryError" else "error"
+            text = f"{reply['type']}: {reply['error']}"
+            if op == "load" and reply["user_error"]:
+                raise ManifestError(text)
+            raise SandboxFailure(kind, f"submission raised {text} (during {op})", self.stderr_tail())
+        return reply["result"]
+
+    def _progress(self, progress: dict[str, Any]) -> None:
+        self.last_progress = progress
+        if self.on_progress is not None:
+            try:
+                self.on_progress(dict(progress))
+            except Exception:  # the display must not fail the run
+                pass
+
+    def _next_message(self, op: str, deadline: float) -> dict[str, Any]:
         started = last_beat = time.monotonic()
-        while b"\n" not in self._buffer:
+        while True:
             now = time.monotonic()
             if self.heartbeat is not None and now - last_beat >= self.heartbeat_s:
                 last_beat = now
-                self.heartbeat(self._heartbeat_message(request["op"], now - started))
-            remaining = deadline - now
-            if remaining <= 0:
+                self.heartbeat(self._heartbeat_message(op, now - started))
+            if now >= deadline:
                 self._kill()
                 raise SandboxFailure(
                     "timeout",
-                    f"submission exceeded the {self.limits.timeout_s:g} s time limit (during {request['op']})",
+                    f"submission exceeded the {self.limits.timeout_s:g} s time limit (during {op})",
                     self.stderr_tail(),
                 )
-            if not selector.select(timeout=min(remaining, 1.0)):
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
-            if not chunk:
-                raise self._died()
-            self._buffer += chunk
-            if len(self._buffer) > MAX_REPLY_BYTES:
-                self._kill()
-                raise SandboxFailure("protocol", f"reply over {MAX_REPLY_BYTES} bytes", self.stderr_tail())
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            reply = json.loads(line)
-        except json.JSONDecodeError:
-            self._kill()
-            raise SandboxFailure("protocol", "the worker sent a malformed reply", self.stderr_tail()) from None
-        if not reply.get("ok"):
-            kind = "oom" if reply.get("type") == "MemoryError" else "error"
-            message = f"{reply.get('type')}: {reply.get('error')}"
-            if request["op"] == "load" and reply.get("user_error"):
-                raise ManifestError(message)
-            raise SandboxFailure(kind, f"submission raised {message} (during {request['op']})", self.stderr_tail())
-        return reply.get("result")
+            try:
+                raw = self.pipe.line(min(deadline - now, 1.0))
+            except EOFError:
+                raise self._died(op) from None
+            if raw is not None:
+                return parse_line(raw)
 
-    def _died(self) -> SandboxFailure:
+    def _died(self, op: str) -> SandboxFailure:
         assert self.proc is not None
+        partial = bool(self.pipe.buffer)
         code = self.proc.wait()
-        if code == -signal.SIGKILL:
+        if self.group is not None:
+            self.group.kill_all()
+        tail = self.stderr_tail()
+        last = "\n".join(tail.splitlines()[-3:])
+        said = f"; its last stderr lines:\n{last}" if last else "; it wrote nothing to stderr"
+        if partial:
             return SandboxFailure(
-                "oom", "the child was killed (SIGKILL), most likely out of memory", self.stderr_tail()
+                "protocol", f"the child exited (code {code}) after a partial message during {op}", tail
             )
-        return SandboxFailure("crash", f"the child exited with code {code} mid-request", self.stderr_tail())
+        if (self.group is not None and self.group.memory_failures()) or code in (-signal.SIGKILL, 128 + signal.SIGKILL):
+            return SandboxFailure("oom", f"the child was killed (SIGKILL) during {op}, most likely out of memory", tail)
+        return SandboxFailure("crash", f"the child exited with code {code} during {op}{said}", tail)
 
     # -- the predictor protocol -----------------------------------------------------------
     def load(self, ctx: PredictorContext) -> None:
         info = ctx.task
-        result = self._send(
+        submission, weights = inside_paths(self.isolation, self.mounts)
+        result = self._request(
+            "load",
             {
-                "op": "load",
                 "manifest": self.manifest.model_dump(),
-                "submission_dir": str(ctx.submission_dir),
+                "submission_dir": str(submission),
                 "task": {
                     **asdict(info),
                     "input_fields": list(info.input_fields),
@@ -346,40 +418,43 @@ class SandboxedPredictor:
                 "device": ctx.device,
                 "dtype": ctx.dtype,
                 "seed": ctx.seed,
-                "cache_dir": str(ctx.cache_dir),
+                "cache_dir": str(weights),
                 "threads": self.threads,
-            }
+            },
         )
-        self.can_fit = bool(result["can_fit"])
+        self.can_fit, self.can_restore = result["can_fit"], result["can_restore"]
+        self.check_quiet("load")
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]:
         return self.predict_with_flops(batch, count=False)[0]
 
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
-        result = self._send({"op": "predict", "batch": [_instance_json(i, False) for i in batch], "count_flops": count})
+        rows = [_instance_json(i, self._opaque(i.id), False) for i in batch]
+        result = self._request("predict", {"batch": rows, "count_flops": count}, batch=len(rows))
         return result["predictions"], result["flops"]
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
         self.fit_with_flops(train, dev, count=False)
 
-    def diagnostics(self) -> Any:
-        return self._send({"op": "diagnostics"})
-
     def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
-        result = self._send(
-            {
-                "op": "fit",
-                "train": [_instance_json(i, True) for i in train],
-                "dev": [_instance_json(i, True) for i in dev],
-                "count_flops": count,
-            }
-        )
-        return result["flops"]
+        body = {
+            "train": [_instance_json(i, self._opaque(i.id), True) for i in train],
+            "dev": [_instance_json(i, self._opaque(i.id), True) for i in dev],
+            "count_flops": count,
+        }
+        flops = self._request("fit", body)["flops"]
+        self.check_quiet("fit")
+        return flops
 
+    def restore(self) -> None:
+        self.restore_with_flops(count=False)
 
-def limits_from(timeout_s: float | None, memory_gb: float | None) -> Limits:
-    if timeout_s is not None and timeout_s <= 0:
-        raise UserError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
-    if memory_gb is not None and memory_gb <= 0:
-        raise UserError(f"--memory-gb must be a positive number, got {memory_gb:g}")
-    return Limits(float(timeout_s or 3600.0), int(memory_gb * 1024**3) if memory_gb else None)
+    def restore_with_flops(self, count: bool = True) -> int | None:
+        flops = self._request("restore", {"count_flops": count})["flops"]
+        self.check_quiet("restore")
+        return flops
+
+    def diagnostics(self) -> Any:
+        """The entry's diagnostics; asked last in a job, so first the end-of-job check for work left running."""
+        self.check_quiet("the last request")
+        return self._request("diagnostics", {})

@@ -1,21 +1,23 @@
 """The trusted worker that runs inside the sandboxed child process.
 
-It loads the submission and answers the parent's requests over protocol version 1: one JSON
-object per line on the protocol pipe (the child's original stdout; the submission's own prints
-are sent to stderr). Gold labels never arrive here for prediction; only ``fit`` receives the
-labelled train and dev splits the rules allow.
+It loads the submission and answers the parent's requests over protocol v2 (benchmark/protocol.py):
+one JSON object per line on the protocol pipe (the child's original stdout; the submission's own
+prints go to stderr). The submission shares this process, so it can write to the pipe too: the
+parent treats every line as hostile input. Gold labels never arrive here for prediction; only
+``fit`` receives the labelled train and dev splits the rules allow, under opaque ids.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-PROTOCOL_VERSION = 1
+from benchmark.protocol import PROTOCOL_VERSION, encode
 
 
 def _instances(rows: list[dict[str, Any]]) -> list[Any]:
@@ -25,15 +27,52 @@ def _instances(rows: list[dict[str, Any]]) -> list[Any]:
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, protocol: TextIO) -> None:
         self.predictor: Any = None
+        self.protocol = protocol
+        self.seq = 0
+
+    def send(self, kind: str, **body: Any) -> None:
+        try:
+            line = encode(self.seq, kind, **body)
+        except (TypeError, ValueError) as exc:
+            if kind != "reply":
+                raise ValueError(f"progress must be numbers and text: {exc}") from None
+            line = encode(self.seq, "reply", ok=False, type="ProtocolError", error=f"reply is not JSON: {exc}")
+        self.protocol.write(line)
+        self.protocol.flush()
+
+    def progress(self, report: Any = None, total: Any = None, loss: Any = None, note: Any = "") -> None:
+        """Handed to the entry as ``ctx.progress``: a heartbeat the parent shows instead of stderr.
+
+        Takes the dict ``PredictorContext.report_progress`` builds, or ``(step, total, loss, note)``."""
+        if isinstance(report, dict):
+            report, total, loss, note = (report.get(k) for k in ("step", "total", "loss", "note"))
+        self.send("progress", step=report, total=total, loss=loss, note=str(note or "")[:500])
+
+    def _context(self, req: dict[str, Any], task: Any, submission_dir: Path) -> Any:
+        from benchmark.predictor import PredictorContext
+
+        names = {f.name for f in dataclasses.fields(PredictorContext)}
+        fields: dict[str, Any] = dict(
+            task=task, device=req["device"], dtype=req["dtype"], seed=int(req["seed"]), submission_dir=submission_dir
+        )
+        fields["weights_dir" if "weights_dir" in names else "cache_dir"] = Path(req["cache_dir"])
+        if "progress" in names:
+            fields["progress"] = self.progress
+        return PredictorContext(**fields)
 
     def load(self, req: dict[str, Any]) -> dict[str, Any]:
         import torch
 
         from benchmark.flops import register_cpu_sdpa_formulas
         from benchmark.manifest import Manifest
-        from benchmark.predictor import PredictorContext, can_fit, load_predictor
+        from benchmark.predictor import can_fit
+
+        try:
+            from benchmark.loading import load_predictor
+        except ImportError:  # before the loader moved out of benchmark.predictor
+            from benchmark.predictor import load_predictor  # type: ignore[attr-defined,no-redef]
         from tasks.base import TaskInfo
 
         torch.set_num_threads(int(req["threads"]))
@@ -51,34 +90,32 @@ class Worker:
         )
         submission_dir = Path(req["submission_dir"])
         self.predictor = load_predictor(manifest, submission_dir)
-        ctx = PredictorContext(
-            task, req["device"], req["dtype"], int(req["seed"]), submission_dir, Path(req["cache_dir"])
-        )
-        self.predictor.load(ctx)
-        return {"can_fit": can_fit(self.predictor)}
+        self.predictor.load(self._context(req, task, submission_dir))
+        return {"can_fit": can_fit(self.predictor), "can_restore": callable(getattr(self.predictor, "restore", None))}
 
-    def fit(self, req: dict[str, Any]) -> dict[str, Any]:
+    def _counted(self, call: Any, count: bool) -> int | None:
         from benchmark.flops import count_flops
 
+        if count:
+            return count_flops(call)
+        call()
+        return None
+
+    def fit(self, req: dict[str, Any]) -> dict[str, Any]:
         train, dev = _instances(req["train"]), _instances(req["dev"])
-        if req.get("count_flops"):
-            return {"flops": count_flops(lambda: self.predictor.fit(train, dev))}
-        self.predictor.fit(train, dev)
-        return {"flops": None}
+        return {"flops": self._counted(lambda: self.predictor.fit(train, dev), bool(req.get("count_flops")))}
+
+    def restore(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"flops": self._counted(lambda: self.predictor.restore(), bool(req.get("count_flops")))}
 
     def diagnostics(self, req: dict[str, Any]) -> Any:
         method = getattr(self.predictor, "diagnostics", None)
         return method() if callable(method) else None
 
     def predict(self, req: dict[str, Any]) -> dict[str, Any]:
-        from benchmark.flops import count_flops
-
         batch = [i.without_label() for i in _instances(req["batch"])]
         box: dict[str, Any] = {}
-        if req.get("count_flops"):
-            flops = count_flops(lambda: box.setdefault("p", self.predictor.predict(batch)))
-        else:
-            box["p"], flops = self.predictor.predict(batch), None
+        flops = self._counted(lambda: box.setdefault("p", self.predictor.predict(batch)), bool(req.get("count_flops")))
         preds = box["p"]
         try:
             preds = [p.item() if hasattr(p, "item") else p for p in preds]
@@ -86,42 +123,44 @@ class Worker:
             pass  # not iterable: the parent reports it
         return {"predictions": preds, "flops": flops}
 
+    def handle(self, req: dict[str, Any]) -> None:
+        handlers = {
+            "load": self.load,
+            "fit": self.fit,
+            "restore": self.restore,
+            "predict": self.predict,
+            "diagnostics": self.diagnostics,
+        }
+        try:
+            self.send("reply", ok=True, result=handlers[req["op"]](req))
+        except BaseException as exc:  # everything the submission raises goes back to the parent
+            traceback.print_exc()
+            self.send(
+                "reply",
+                ok=False,
+                type=type(exc).__name__,
+                user_error=getattr(exc, "exit_code", None) == 2,
+                error=str(exc)[:2000],
+                traceback="".join(traceback.format_exception(exc))[-4000:],
+            )
+
 
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # the submission's prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
-    worker = Worker()
-    handlers = {"load": worker.load, "fit": worker.fit, "predict": worker.predict, "diagnostics": worker.diagnostics}
+    worker = Worker(protocol)
+    worker.send("hello", pid=os.getpid())  # before any submission code runs: a start failure is ours
     for line in sys.stdin:
         req = json.loads(line)
+        worker.seq = int(req["seq"])
         if req.get("v") != PROTOCOL_VERSION:
-            reply: dict[str, Any] = {
-                "ok": False,
-                "type": "ProtocolError",
-                "error": f"protocol version {req.get('v')} != {PROTOCOL_VERSION}",
-            }
+            worker.send("reply", ok=False, type="ProtocolError", error=f"protocol version {req.get('v')}")
         elif req["op"] == "shutdown":
-            protocol.write(json.dumps({"ok": True, "result": None}) + "\n")
+            worker.send("reply", ok=True, result=None)
             return 0
         else:
-            try:
-                reply = {"ok": True, "result": handlers[req["op"]](req)}
-            except BaseException as exc:  # everything the submission raises goes back to the parent
-                reply = {
-                    "ok": False,
-                    "type": type(exc).__name__,
-                    "user_error": getattr(exc, "exit_code", None) == 2,
-                    "error": str(exc)[:2000],
-                    "traceback": "".join(traceback.format_exception(exc))[-4000:],
-                }
-                traceback.print_exc()
-        try:
-            protocol.write(json.dumps(reply, allow_nan=False) + "\n")
-        except (TypeError, ValueError) as exc:
-            protocol.write(
-                json.dumps({"ok": False, "type": "ProtocolError", "error": f"reply is not JSON: {exc}"}) + "\n"
-            )
+            worker.handle(req)
     return 0
 
 

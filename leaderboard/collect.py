@@ -1,39 +1,47 @@
-"""Read run records into board rows. Records are untrusted input: each is validated by the
-record reader, and one that fails is reported and left off the board, never half-shown."""
+"""Read run records into board rows. Records are untrusted input: each is read by the record reader
+and then checked field by field here; one that fails is left off the board with one warning line
+naming it, never half-shown, and the rest of the board still builds."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import RecordError
+from benchmark.metric_table import METRICS, PRIMARY, primary_eval_set
 from benchmark.record import find_runs, read_run
-from benchmark.report import headline
+from leaderboard.safe import num, slug
 
-
-def slug(text: str) -> str:
-    """A file-name-safe id: whatever a record claims its name is, it cannot escape the site folder."""
-    cleaned = re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).strip("-.")
-    return cleaned[:80] or "entry"
+FIGURE_KEYS = tuple(m.key for m in METRICS)
+FRACTIONS = {"accuracy", "macro_f1", "f1_positive", "accuracy_ci95_low", "accuracy_ci95_high"}
+FLOOR_ENTRIES = frozenset({"majority-class", "chance", "random"})  # baselines that set a task's floor
 
 
 @dataclass(frozen=True)
 class BoardRun:
     path: Path
     run_id: str
+    job_key: str
     task: str
     profile: str
     submission: str
     entry_slug: str
     version: str
-    values: dict[str, Any]  # metric key -> value, keys from benchmark.metrics.METRICS
-    eval_sets: dict[str, dict[str, Any]]
-    energy_source: str | None
-    energy_measured: bool | None
+    seed: int | None
+    params: dict[str, Any]
+    values: dict[str, float]  # metric key -> checked finite figure >= 0 in the metric's unit
+    ci: tuple[float | None, float | None]  # 95% CI of the primary accuracy
+    primary_set: str
+    n_eval: int | None
+    ood: tuple[str, float] | None
+    energy_source: str
+    energy_measured: bool
     region: str | None
+    pue: float | None
+    training_shared: bool  # weights reused: its training figures are the run that trained them
     profile_matched: bool
     mismatch_reasons: tuple[str, ...]
     manifest: dict[str, Any]
@@ -41,37 +49,137 @@ class BoardRun:
     config: dict[str, Any]
     finished_at: str
     sandbox: str = "none"
+    flops_counted_by: str | None = None
+    diagnostics: dict[str, Any] = field(repr=False, default_factory=dict)
     metrics: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def is_floor(self) -> bool:
+        return self.submission in FLOOR_ENTRIES
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.values.get("accuracy")
+
+
+def _walk(root: Any, path: Iterable[str], primary: str) -> Any:
+    node = root
+    for part in path:
+        part = primary if part == PRIMARY else part
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _figure(value: Any, where: str, fraction: bool = False) -> float | None:
+    """A figure is absent (None) or a finite number >= 0 (<= 1 for fractions); anything else
+    makes the whole record unusable, because a board that shows part of a lie still lies."""
+    if value is None:
+        return None
+    figure = num(value)
+    if figure is None or figure < 0 or (fraction and figure > 1):
+        shown = type(value).__name__ if not isinstance(value, int | float) else repr(value)
+        bound = "in [0, 1]" if fraction else ">= 0"
+        raise RecordError(f"metrics.json {where}: expected a finite number {bound}, got {shown}")
+    return figure
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{where}: expected an object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _text(value: Any, where: str, default: str = "") -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise RecordError(f"{where}: expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _values(metrics: dict[str, Any], primary: str) -> tuple[dict[str, float], bool]:
+    values: dict[str, float] = {}
+    training = _mapping(metrics.get("training"), "metrics.json training")
+    shared = bool(training.get("from_cache"))
+    for m in METRICS:
+        figure = _figure(_walk(metrics, m.path, primary), "/".join(m.path).replace(PRIMARY, primary), m.key in FRACTIONS)
+        if figure is not None:
+            values[m.key] = figure
+    return values, shared
+
+
+def _ood(sets: dict[str, Any]) -> tuple[str, float] | None:
+    for name, block in sets.items():
+        if isinstance(block, Mapping) and block.get("role") == "ood":
+            figure = _figure(block.get("accuracy"), f"eval_sets/{name}/accuracy", True)
+            return (str(name), figure) if figure is not None else None
+    return None
 
 
 def to_board_run(record: Any) -> BoardRun:
+    """A checked board row, or RecordError naming the first field that is not what it claims."""
     run, metrics = record.run, record.metrics
-    energy = metrics.get("energy") or {}
-    manifest = dict(run.get("submission") or {})
-    match = run.get("profile_match") or {}
-    name = str(manifest.get("name", "unknown"))
+    task = _text(_mapping(run.get("task"), "run.json task").get("name"), "run.json task.name", "unknown")
+    profile = _text(_mapping(run.get("profile"), "run.json profile").get("name"), "run.json profile.name", "unknown")
+    manifest = _mapping(run.get("submission"), "run.json submission")
+    name = _text(manifest.get("name"), "run.json submission.name", "unknown")
+    params = _mapping(manifest.get("params"), "run.json submission.params")
+    config = _mapping(run.get("config"), "run.json config")
+    sets = _mapping(metrics.get("eval_sets"), "metrics.json eval_sets")
+    primary = primary_eval_set(metrics) or ""
+    block = _mapping(sets.get(primary), f"metrics.json eval_sets/{primary}")
+    values, shared = _values(metrics, primary)
+    ci = (
+        _figure(block.get("accuracy_ci95_low"), f"eval_sets/{primary}/accuracy_ci95_low", True),
+        _figure(block.get("accuracy_ci95_high"), f"eval_sets/{primary}/accuracy_ci95_high", True),
+    )
+    energy = _mapping(metrics.get("energy"), "metrics.json energy")
+    carbon = _mapping(energy.get("carbon_per_1k"), "metrics.json energy.carbon_per_1k")
+    flops = _mapping(metrics.get("flops"), "metrics.json flops")
+    match = _mapping(run.get("profile_match"), "run.json profile_match")
+    seed = config.get("seed")
+    n_eval = num(block.get("n"))
+    job_key = _text(run.get("job_key"), "run.json job_key")
     return BoardRun(
         path=record.path,
-        run_id=slug(f"{run['task'].get('name')}-{run['profile'].get('name')}-{str(run.get('job_key', ''))[:12]}"),
-        task=str(run["task"].get("name")),
-        profile=str(run["profile"].get("name")),
+        run_id=slug("r" + job_key[:12]) if job_key else slug(str(record.path))[-40:],  # short: thousands per page
+        job_key=job_key,
+        task=task,
+        profile=profile,
         submission=name,
         entry_slug=slug(name),
-        version=str(manifest.get("version", "")),
-        values=headline(metrics),
-        eval_sets=dict(metrics.get("eval_sets") or {}),
-        energy_source=energy.get("energy_source"),
-        energy_measured=energy.get("measured"),
-        region=(energy.get("carbon_per_1k") or {}).get("region"),
-        profile_matched=bool(match.get("matched")),
-        mismatch_reasons=tuple(str(r) for r in match.get("reasons") or ()),
+        version=_text(manifest.get("version"), "run.json submission.version"),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        params=params,
+        values=values,
+        ci=ci,
+        primary_set=primary,
+        n_eval=int(n_eval) if n_eval is not None else None,
+        ood=_ood(sets),
+        energy_source=_text(energy.get("energy_source"), "metrics.json energy.energy_source", "unknown"),
+        energy_measured=energy.get("measured") is True,
+        region=_text(carbon.get("region"), "metrics.json energy.carbon_per_1k.region") or None,
+        pue=num(carbon.get("pue")),
+        training_shared=shared,
+        profile_matched=match.get("matched") is True,
+        mismatch_reasons=tuple(str(r) for r in match.get("reasons") or () if isinstance(match.get("reasons"), list)),
         manifest=manifest,
-        environment=dict(run.get("environment") or {}),
-        config=dict(run.get("config") or {}),
-        finished_at=str(run.get("finished_at", "")),
-        sandbox=str(run.get("sandbox", "none")),
+        environment=_mapping(run.get("environment"), "run.json environment"),
+        config=config,
+        finished_at=_text(run.get("finished_at"), "run.json finished_at"),
+        sandbox=_text(run.get("sandbox"), "run.json sandbox", "none"),
+        flops_counted_by=_text(flops.get("counted_by"), "metrics.json flops.counted_by") or None,
+        diagnostics=_mapping(metrics.get("diagnostics"), "metrics.json diagnostics"),
         metrics=metrics,
     )
+
+
+def params_label(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def find_run_dirs(roots: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -92,7 +200,11 @@ def find_run_dirs(roots: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 def collect_runs(paths: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
-    """Board rows for the complete runs among ``paths``; each unreadable record is one problem line."""
+    """Board rows for the complete runs among ``paths``; each unusable record is one problem line.
+
+    Besides RecordError, any exception a malformed record provokes in the reader is caught here:
+    the reader belongs to another module and a record must never take the board down with it.
+    """
     runs: list[BoardRun] = []
     problems: list[str] = []
     for run_dir in paths:
@@ -100,8 +212,11 @@ def collect_runs(paths: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
             record = read_run(run_dir, with_predictions=False)
             if record.status == "complete":
                 runs.append(to_board_run(record))
-        except (RecordError, KeyError, TypeError, AttributeError, AssertionError) as exc:
-            problems.append(f"{run_dir}: {exc}")
+        except RecordError as exc:
+            message = str(exc).splitlines()[0][:400]
+            problems.append(message if message.startswith(str(run_dir)) else f"{run_dir}: {message}")
+        except (KeyError, TypeError, ValueError, AttributeError, AssertionError, RecursionError) as exc:
+            problems.append(f"{run_dir}: malformed record ({type(exc).__name__}: {str(exc)[:200]})")
     return runs, problems
 
 
@@ -110,8 +225,3 @@ def collect(roots: Iterable[Path]) -> tuple[list[BoardRun], list[str]]:
     paths, problems = find_run_dirs(roots)
     runs, more = collect_runs(paths)
     return runs, problems + more
-
-
-def default_roots(repo: Path) -> list[Path]:
-    """The committed records: ``submissions/*/results``."""
-    return sorted(p for p in (repo / "submissions").glob("*/results") if p.is_dir())

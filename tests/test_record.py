@@ -8,33 +8,28 @@ import time
 from pathlib import Path
 
 import pytest
+import record_factory
 
 from benchmark import migrate, record
 from benchmark.errors import RecordError
 from benchmark.record import find_runs, read_run, write_run
 
-RUN = {
-    "job_key": "k" * 64,
-    "task": {"name": "ag_news"},
-    "submission": {"name": "demo"},
-    "profile": {"name": "cpu"},
-    "config": {},
-    "environment": {},
-    "started_at": "2026-01-01T00:00:00+00:00",
-    "finished_at": "2026-01-01T00:00:01+00:00",
-}
-METRICS = {"eval_sets": {"test": {"n": 2, "accuracy": 0.5}}}
+RUN, _ROWS, METRICS = record_factory.build(record_factory.tiny_task(), limit=None, training=False)
 PREDS = [
     {"eval_set": "test", "id": "a", "prediction": 1},
     {"eval_set": "test", "id": "b", "prediction": 0},
 ]
+KEY2 = "b" * 64
 
 
 def test_round_trip(tmp_path):
-    final = write_run(tmp_path / "runs" / "r1", RUN, PREDS, {**METRICS, "x": float("nan")})
+    metrics = {**METRICS, "latency": {**METRICS["latency"], "latency_median_cv": float("nan"), "repeats": 1}}
+    final = write_run(tmp_path / "runs" / "r1", RUN, PREDS, metrics)
     rec = read_run(final)
     assert rec.status == "complete" and rec.predictions == PREDS
-    assert rec.metrics["x"] is None  # NaN is written as null: strict JSON readers accept every record
+    # NaN is written as null (strict JSON readers accept every record), and a null figure carries its reason
+    assert rec.metrics["latency"]["latency_median_cv"] is None
+    assert "one repeat" in rec.metrics["latency"]["null_reasons"]["latency_median_cv"]
     assert sorted(p.name for p in final.iterdir()) == ["digests.json", "metrics.json", "predictions.jsonl", "run.json"]
     assert find_runs(tmp_path / "runs") == [final]
 
@@ -43,8 +38,8 @@ def test_existing_record_needs_replace(tmp_path):
     final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
     with pytest.raises(RecordError, match="--force"):
         write_run(final, RUN, PREDS, METRICS)
-    write_run(final, {**RUN, "job_key": "new"}, PREDS, METRICS, replace=True)
-    assert read_run(final).run["job_key"] == "new"
+    write_run(final, {**RUN, "job_key": KEY2}, PREDS, METRICS, replace=True)
+    assert read_run(final).run["job_key"] == KEY2
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary or trash folder left behind
 
 
@@ -98,7 +93,7 @@ def test_sigkill_mid_write_leaves_no_complete_looking_record(tmp_path):
         ),
         (lambda d: (d / "metrics.json").unlink(), "metrics.json is missing"),
         (lambda d: (d / "predictions.jsonl").write_text('{"id": "a"}\n'), "not a prediction record"),
-        (lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 2, "status": "complete"})), "run schema"),
+        (lambda d: (d / "run.json").write_text(json.dumps({"schema_version": 3, "status": "complete"})), "run schema"),
         (  # schema 1 stored gold labels in predictions.jsonl: the error names the migration
             lambda d: (d / "run.json").write_text(json.dumps({**RUN, "schema_version": 1, "status": "complete"})),
             "benchmark.migrate",
@@ -153,7 +148,7 @@ import sys
 from pathlib import Path
 from benchmark.record import write_run
 for k in range(15):
-    write_run(Path(sys.argv[1]) / "same-job", {**RUN, "job_key": sys.argv[2]}, PREDS * 200, METRICS, replace=True)
+    write_run(Path(sys.argv[1]) / "same-job", {**RUN, "job_key": sys.argv[2] * 64}, PREDS * 200, METRICS, replace=True)
     write_run(Path(sys.argv[1]) / f"own-{sys.argv[2]}-{k}", RUN, PREDS, METRICS)
 """
 
@@ -161,8 +156,8 @@ for k in range(15):
 def test_concurrent_writers_do_not_clobber(tmp_path):
     script = f"RUN = {RUN!r}\nMETRICS = {METRICS!r}\nPREDS = {PREDS!r}\n" + CONCURRENT_SCRIPT
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), f"w{k}"], stderr=subprocess.PIPE, text=True)
-        for k in range(4)
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), k], stderr=subprocess.PIPE, text=True)
+        for k in "abcd"
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
@@ -171,7 +166,7 @@ def test_concurrent_writers_do_not_clobber(tmp_path):
     for run_dir in runs:
         read_run(run_dir)  # each complete and consistent: no mix of two writers' files
     shared = read_run(tmp_path / "same-job")
-    assert shared.run["job_key"] in {"w0", "w1", "w2", "w3"} and len(shared.predictions) == 400
+    assert shared.run["job_key"] in {k * 64 for k in "abcd"} and len(shared.predictions) == 400
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -195,8 +190,11 @@ def test_migration_drops_gold_and_keeps_what_was_measured(tmp_path, capsys):
     assert "1 migrated" in capsys.readouterr().out
     rec = read_run(final)
     assert rec.predictions == PREDS and rec.metrics["eval_sets"] == METRICS["eval_sets"]
+    assert rec.metrics["latency"] == METRICS["latency"] and rec.metrics["energy"] == json.loads(
+        record.dumps(METRICS["energy"])
+    )
     assert "gold" not in (final / "predictions.jsonl").read_text()
-    assert rec.run["migrated"]["from_schema"] == 1
+    assert [n["from_schema"] for n in rec.run["migrated"]] == [1, 2]
     assert json.loads((final / "digests.json").read_text())["sha256"]["run.json"] == record.file_sha256(
         final / "run.json"
     )
@@ -212,3 +210,79 @@ def test_migration_refuses_an_edited_record(tmp_path, capsys):
     assert migrate.main([str(final)]) == 1
     assert "metrics.json was changed after the run" in capsys.readouterr().err
     assert json.loads((final / "run.json").read_text())["schema_version"] == 1  # left as it was
+
+
+def _as_schema_2(run_dir: Path, metrics: dict) -> None:
+    """A record as schema 2 wrote it: no FLOPs provenance, a numpy entry's FLOPs as 0, NaN as bare null."""
+    (run_dir / "metrics.json").write_text(json.dumps({**metrics, "schema_version": 2}))
+    run = json.loads((run_dir / "run.json").read_text())
+    run["migrated"] = {"from_schema": 1, "at": "2026-01-01T00:00:00+00:00", "change": "gold removed"}
+    (run_dir / "run.json").write_text(json.dumps({**run, "schema_version": 2}))
+    digests = {n: record.file_sha256(run_dir / n) for n in record.DIGESTED}
+    (run_dir / "digests.json").write_text(json.dumps({"schema_version": 2, "sha256": digests}))
+
+
+def test_migration_2_to_3_adds_provenance_and_reasons(tmp_path):
+    final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    flops = {k: v for k, v in METRICS["flops"].items() if k not in ("counted_by", "null_reasons")}
+    v2 = {
+        **METRICS,
+        "flops": {**flops, "inference_flops_per_instance_mean": 0.0, "inference_flops_total_estimate": 0.0},
+    }
+    v2["latency"] = {**METRICS["latency"], "latency_median_cv": None, "repeats": 1, "n_samples": 50}
+    _as_schema_2(final, v2)
+    assert migrate_run_ok(final)
+    rec = read_run(final)
+    assert rec.metrics["flops"]["counted_by"] == "not-counted"
+    assert rec.metrics["flops"]["inference_flops_per_instance_mean"] is None
+    assert "not counted" in rec.metrics["flops"]["null_reasons"]["inference_flops_per_instance_mean"]
+    assert rec.metrics["latency"]["null_reasons"]["latency_median_cv"]
+    assert rec.metrics["latency"]["latency_ms_p50"] == METRICS["latency"]["latency_ms_p50"]  # no figure changed
+    assert [n["from_schema"] for n in rec.run["migrated"]] == [1, 2]
+
+
+def test_migration_2_to_3_refuses_an_edited_record(tmp_path):
+    final = write_run(tmp_path / "r", RUN, PREDS, METRICS)
+    _as_schema_2(final, {k: v for k, v in METRICS.items()})
+    metrics = json.loads((final / "metrics.json").read_text())
+    metrics["throughput"]["throughput_instances_per_s"] *= 100
+    (final / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(RecordError, match="metrics.json was changed after the run"):
+        migrate.migrate_run(final)
+
+
+def test_python_entry_flops_are_entry_process_and_hf_harness(tmp_path):
+    for kind, expected in (("python", "entry-process"), ("hf", "harness")):
+        run, _, metrics = record_factory.build(record_factory.tiny_task(), limit=None, training=False, kind=kind)
+        flops = {k: v for k, v in metrics["flops"].items() if k != "counted_by"}
+        rec = read_run(write_run(tmp_path / kind, run, PREDS, {**metrics, "flops": flops}))
+        assert rec.metrics["flops"]["counted_by"] == expected
+
+
+def test_write_refuses_a_record_that_breaks_the_schema(tmp_path):
+    bad = {**METRICS, "throughput": {**METRICS["throughput"], "throughput_instances_per_s": "fast"}}
+    with pytest.raises(RecordError, match="throughput.throughput_instances_per_s"):
+        write_run(tmp_path / "r", RUN, PREDS, bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def migrate_run_ok(run_dir: Path) -> bool:
+    return migrate.migrate_run(run_dir)
+
+
+def test_run_record_doc_tables_are_generated_from_the_schema():
+    from benchmark import schema_doc
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "run-record.md"
+    assert schema_doc.generated_part(doc) == schema_doc.markdown(), (
+        "run `python -m benchmark.schema_doc docs/run-record.md`"
+    )
+
+
+def test_recorded_profile_schema_has_every_profile_field():
+    import dataclasses
+
+    from benchmark.profiles import Profile
+    from benchmark.schema import ProfileInfo
+
+    assert [f.name for f in dataclasses.fields(Profile)] == list(ProfileInfo.model_fields)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from entry_modules import entry_module
 
 from benchmark.flops import count_flops
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def load_module(entry: str):
-    spec = importlib.util.spec_from_file_location(
-        f"entry_{entry.replace('-', '_')}", REPO / "submissions" / entry / "predictor.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-early = load_module("early-exit")
+early = entry_module("early-exit")
 
 
 def test_exit_rule_takes_the_first_confident_exit():
@@ -48,11 +37,10 @@ def test_temperature_recovers_a_known_scale():
 
 @pytest.fixture(scope="module")
 def exit_model():
-    from transformers import AutoModel, AutoTokenizer
+    from benchmark.entry import minilm_encoder, minilm_tokenizer
 
-    path = early._backbone_path()
-    model = early.ExitModel(AutoModel.from_pretrained(path, attn_implementation="eager"), 4).eval()
-    enc = AutoTokenizer.from_pretrained(path)(
+    model = early.ExitModel(minilm_encoder(attn_implementation="eager"), 4).eval()
+    enc = minilm_tokenizer()(
         ["a short text", "a somewhat longer text about markets"], padding=True, return_tensors="pt"
     )
     return model, enc["input_ids"], enc["attention_mask"]
@@ -82,13 +70,8 @@ def test_two_choice_tasks_score_each_filled_sentence(entry, cls, tmp_path):
     from tasks.base import Instance
 
     folder = REPO / "submissions" / entry
-    sys.path.insert(0, str(folder))  # cartography imports its own helper module
-    try:
-        module = load_module(entry)
-    finally:
-        sys.path.remove(str(folder))
     info = get_task("winogrande").info
-    predictor = getattr(module, cls)()
+    predictor = getattr(entry_module(entry), cls)()
     predictor.load(PredictorContext(info, "cpu", "float32", 0, folder, tmp_path))
     sentence = "The trophy did not fit in the suitcase because _ was too big."
     a = Instance("a", {"sentence": sentence, "option1": "the trophy", "option2": "the suitcase"})
@@ -99,20 +82,3 @@ def test_two_choice_tasks_score_each_filled_sentence(entry, cls, tmp_path):
     assert logits.shape == (2, 2)
     assert torch.allclose(logits[0], logits[1].flip(0), atol=1e-5)
     assert predictor.predict([a, b]) == [int(logits[0].argmax()), 1 - int(logits[0].argmax())]
-
-
-def test_weights_path_changes_with_what_changes_the_weights(tmp_path):
-    from benchmark.predictor import PredictorContext
-    from tasks import get_task
-    from tasks.base import Instance
-
-    info = get_task("ag_news").info
-    train = [Instance("a", {"text": "x"}, 0), Instance("b", {"text": "y"}, 1)]
-    ctx = PredictorContext(info, "cpu", "float32", 0, tmp_path, tmp_path / "cache")
-    base = ctx.weights_path("e", {"lr": 1e-3}, train, "model.pt")
-    assert base == ctx.weights_path("e", {"lr": 1e-3}, list(train), "model.pt")
-    assert base.parent.parent == tmp_path / "cache" / "e" and base.name == "model.pt"
-    other_seed = PredictorContext(info, "cpu", "float32", 1, tmp_path, tmp_path / "cache")
-    assert other_seed.weights_path("e", {"lr": 1e-3}, train, "model.pt") != base
-    assert ctx.weights_path("e", {"lr": 2e-3}, train, "model.pt") != base
-    assert ctx.weights_path("e", {"lr": 1e-3}, train[::-1], "model.pt") != base

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import torch
+from entry_modules import entry_module
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmark.flops import count_flops
 
-spec = importlib.util.spec_from_file_location(
-    "rfa_module", Path(__file__).resolve().parent.parent / "submissions" / "rfa" / "rfa.py"
-)
-rfa = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rfa)
+rfa = entry_module("rfa", "rfa")
 
 
 def inputs(n: int, heads: int = 2, d: int = 16, seed: int = 0):

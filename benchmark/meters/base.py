@@ -18,6 +18,9 @@ class EnergyReading:
     source: str  # "nvml", "nvml-power-sampling", "rapl", "estimate:<how>", "replay"
     measured: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cpu_seconds: float | None = None  # CPU time of the job's processes in the window (estimate meter)
+    samples: int | None = None  # power samples taken in the window (NVML), so a reader can judge it
+    flags: tuple[str, ...] = field(default_factory=tuple)  # e.g. "counter-disagrees-with-power-samples"
 
     @property
     def total_joules(self) -> float:
@@ -29,6 +32,7 @@ class EnergyMeter:
 
     source = "unknown"
     measured = False
+    min_window_s = 0.0  # shortest window this meter resolves; callers make windows at least this long
 
     def __init__(self) -> None:
         self.reading: EnergyReading | None = None
@@ -60,6 +64,7 @@ class CompositeMeter(EnergyMeter):
         self.meters = meters
         self.source = "+".join(m.source for m in meters)
         self.measured = all(m.measured for m in meters)
+        self.min_window_s = max(m.min_window_s for m in meters)
 
     def _start(self) -> None:
         for meter in self.meters:
@@ -68,10 +73,17 @@ class CompositeMeter(EnergyMeter):
     def _stop(self, seconds: float) -> EnergyReading:
         joules: dict[str, float] = {}
         notes: list[str] = []
+        flags: list[str] = []
+        cpu_s: float | None = None
+        samples: int | None = None
         for meter in reversed(self.meters):
             meter.__exit__(None, None, None)
         for meter in self.meters:
-            assert meter.reading is not None
-            joules.update(meter.reading.joules)
-            notes.extend(meter.reading.notes)
-        return EnergyReading(joules, seconds, self.source, self.measured, tuple(notes))
+            reading = meter.reading
+            assert reading is not None
+            joules.update(reading.joules)
+            notes.extend(reading.notes)
+            flags.extend(reading.flags)
+            cpu_s = reading.cpu_seconds if reading.cpu_seconds is not None else cpu_s
+            samples = reading.samples if reading.samples is not None else samples
+        return EnergyReading(joules, seconds, self.source, self.measured, tuple(notes), cpu_s, samples, tuple(flags))

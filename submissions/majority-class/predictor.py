@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from benchmark.predictor import PredictorContext
-from tasks.base import Instance
+from benchmark.entry import Instance, PredictorContext
 
 
 class MajorityClass:

@@ -8,8 +8,9 @@ in nothing else. Attention dropout is off in both, since RFA has no attention ma
 from __future__ import annotations
 
 import torch
-from rfa import draw_projection, rfa_attention
 from torch import nn
+
+from .rfa import draw_projection, rfa_attention
 
 
 def extend_positions(encoder: nn.Module, length: int) -> None:

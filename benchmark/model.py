@@ -1,0 +1,152 @@
+"""One handle on a submission's model, however it runs: in this process or in the sandboxed child.
+
+The pipeline and the cost passes talk to a ``ModelHandle`` and never ask which kind it is. Each
+call can return its FLOPs; the in-process handle counts them here, the sandboxed one in the child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from benchmark.manifest import Manifest
+from benchmark.predictor import Predictor, PredictorContext, can_fit, can_restore
+from tasks.base import Instance
+
+
+class ModelHandle(Protocol):
+    """What the harness can ask of a loaded submission."""
+
+    isolation: str  # the level its code runs at: bwrap, netns, process or none
+    can_fit: bool
+    can_restore: bool
+
+    def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
+        """Train; the FLOPs when ``count`` (None otherwise)."""
+        ...
+
+    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
+        """Train without the FLOP counter (its overhead must not reach the metered time)."""
+        ...
+
+    def restore(self) -> None:
+        """Reload weights a previous job with the same training identity left in ``weights_dir``."""
+        ...
+
+    def predict(self, batch: Sequence[Instance]) -> list[Any]: ...
+
+    def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]: ...
+
+    def diagnostics(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessModel:
+    """``--sandbox none``: the entry runs in the harness's own process (a self-run, never verified)."""
+
+    isolation = "none"
+
+    def __init__(self, predictor: Predictor, ctx: PredictorContext) -> None:
+        self.predictor: Any = predictor
+        self.predictor.load(ctx)
+        self.can_fit = can_fit(predictor)
+        self.can_restore = can_restore(predictor)
+
+    def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
+        from benchmark.flops import count_flops
+
+        if count:
+            return count_flops(lambda: self.predictor.fit(train, dev))
+        self.predictor.fit(train, dev)
+        return None
+
+    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
+        self.predictor.fit(train, dev)
+
+    def restore(self) -> None:
+        self.predictor.restore()
+
+    def predict(self, batch: Sequence[Instance]) -> list[Any]:
+        return list(self.predictor.predict(batch))
+
+    def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
+        from benchmark.flops import count_flops
+
+        if not count:
+            return self.predict(batch), None
+        box: dict[str, Any] = {}
+        flops = count_flops(lambda: box.setdefault("p", self.predictor.predict(batch)))
+        return list(box["p"]), flops
+
+    def diagnostics(self) -> Any:
+        method = getattr(self.predictor, "diagnostics", None)
+        return method() if callable(method) else None
+
+    def close(self) -> None:
+        pass
+
+
+class SandboxedModel:
+    """The entry runs in a child process under ``benchmark.sandbox``; this adapts its client."""
+
+    def __init__(self, client: Any, ctx: PredictorContext) -> None:
+        self.client = client
+        self.isolation = client.isolation
+        client.start(ctx.weights_dir)
+        client.load(ctx)
+        self.can_fit = bool(client.can_fit)
+        self.can_restore = bool(getattr(client, "can_restore", False))
+
+    def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
+        return self.client.fit_with_flops(train, dev, count)
+
+    def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
+        self.client.fit_with_flops(train, dev, False)
+
+    def restore(self) -> None:
+        self.client.restore()
+
+    def predict(self, batch: Sequence[Instance]) -> list[Any]:
+        return list(self.client.predict_with_flops(batch, False)[0])
+
+    def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
+        predictions, flops = self.client.predict_with_flops(batch, count)
+        return list(predictions), flops
+
+    def diagnostics(self) -> Any:
+        return self.client.diagnostics()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_model(
+    manifest: Manifest,
+    submission_dir: Path,
+    ctx: PredictorContext,
+    isolation: str,
+    threads: int,
+    timeout_s: float | None,
+    memory_gb: float | None,
+    heartbeat: Callable[[str], None] | None = None,
+) -> ModelHandle:
+    """Load the entry at ``isolation``: ``none`` in this process, anything else in a sandboxed child."""
+    if isolation == "none":
+        from benchmark.loading import load_predictor
+
+        return InProcessModel(load_predictor(manifest, submission_dir), ctx)
+    from benchmark.sandbox import SandboxedPredictor, limits_from
+
+    client = SandboxedPredictor(
+        manifest, submission_dir, limits_from(timeout_s, memory_gb), threads, isolation, gpu=ctx.device == "cuda"
+    )
+    client.heartbeat = heartbeat
+    if ctx.progress is not None and hasattr(client, "on_progress"):
+        client.on_progress = ctx.progress
+    try:
+        return SandboxedModel(client, ctx)
+    except BaseException:
+        client.close()
+        raise

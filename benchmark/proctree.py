@@ -1,0 +1,186 @@
+"""Contain and account for every process a submission starts.
+
+A per-job cgroup (v1: one group per controller, nested under the harness's own group) gives a
+process cap (``pids.max``), a memory cap that also charges tmpfs pages, the job's own CPU time
+(``cpuacct.usage``, which counts daemons and threads however they were started) and a clean kill
+of everything in it. Where no cgroup can be made, the CPU time is summed over the process tree
+from /proc, which a daemon that re-parents itself escapes: the weaker levels say so.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import os
+import signal
+import time
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("pids", "memory", "cpuacct")
+_counter = itertools.count()
+
+
+def _own_group(controller: str) -> Path | None:
+    """Where this process sits in ``controller``'s hierarchy, from /proc/self/cgroup."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3 and controller in parts[1].split(","):
+            return CGROUP_ROOT / controller / parts[2].lstrip("/")
+    return None
+
+
+class JobGroup:
+    """One job's cgroups. ``create`` returns None where cgroups cannot be made (not root, v2 only)."""
+
+    def __init__(self, paths: dict[str, Path], limits_memory: bool = False) -> None:
+        self.paths = paths
+        self.limits_memory = limits_memory  # else the caller falls back to RLIMIT_AS
+        atexit.register(self.remove)  # a harness that dies mid-job leaves no group behind
+
+    @classmethod
+    def create(cls, max_procs: int, memory_bytes: int | None) -> JobGroup | None:
+        name = f"greenbench-{os.getpid()}-{next(_counter)}"
+        paths: dict[str, Path] = {}
+        try:
+            for controller in CONTROLLERS:
+                parent = _own_group(controller)
+                if parent is None or not parent.is_dir():
+                    raise OSError(f"no {controller} cgroup")
+                (parent / name).mkdir()
+                paths[controller] = parent / name
+            (paths["pids"] / "pids.max").write_text(str(max_procs))
+            if memory_bytes:
+                (paths["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                swap = paths["memory"] / "memory.memsw.limit_in_bytes"
+                if swap.exists():
+                    swap.write_text(str(memory_bytes))
+        except OSError:
+            for path in paths.values():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            return None
+        return cls(paths, bool(memory_bytes))
+
+    def enter(self) -> None:
+        """Called in the child between fork and exec, so nothing it starts is ever outside."""
+        for path in self.paths.values():
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.paths["pids"] / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def tasks(self) -> list[int]:
+        """Every thread of every process in the group (cgroup v1 ``tasks``)."""
+        try:
+            return [int(p) for p in (self.paths["pids"] / "tasks").read_text().split()]
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def cpu_seconds(self) -> float | None:
+        try:
+            return int((self.paths["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def memory_failures(self) -> int:
+        try:
+            return int((self.paths["memory"] / "memory.failcnt").read_text())
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def kill_all(self, timeout_s: float = 10.0) -> bool:
+        """SIGKILL until the group is empty: a fork loop cannot outrun it under ``pids.max``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pids = self.pids()
+            if not pids:
+                return True
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
+        return not self.pids()
+
+    def remove(self) -> None:
+        if self.pids():
+            self.kill_all()
+        for path in self.paths.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)  # the last killed task is still being reaped
+
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and its live descendants, from the ppid of every process in /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float | None:
+    """utime + stime of each live process, plus what its reaped children used (cutime + cstime)."""
+    total = 0
+    seen = False
+    for pid in tree_pids(root):
+        fields = _stat(pid)
+        if fields:
+            seen = True
+            total += sum(int(f) for f in fields[11:15])
+    return total / TICKS if seen else None
+
+
+def tree_tasks(root: int) -> list[int]:
+    """Every thread of ``root``'s process tree, from /proc."""
+    found = []
+    for pid in tree_pids(root):
+        try:
+            found += [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+    return found
+
+
+def any_runnable(tasks: list[int]) -> bool:
+    """Whether one of ``tasks`` is running or waiting for a CPU (state R) right now. Unlike CPU time,
+    this does not depend on how busy the machine is: a spinning thread is R even when starved."""
+    for tid in tasks:
+        fields = _stat(tid)
+        if fields and fields[0] == "R":
+            return True
+    return False

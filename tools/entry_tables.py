@@ -1,0 +1,115 @@
+"""Write each entry README's results table from the records store's index.
+
+The table sits between ``<!-- greenbench:results -->`` and ``<!-- /greenbench:results -->`` in
+``submissions/<entry>/README.md`` (the code digest leaves exactly that block out, since it is made
+from records after the runs). Hand-written tables drifted from the records they described; this
+one is regenerated, and a test checks the committed blocks are current.
+
+    python tools/entry_tables.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmark.fingerprint import GENERATED_BEGIN, GENERATED_END  # noqa: E402
+from benchmark.metric_table import format_value, metric  # noqa: E402
+from benchmark.store import REFERENCE_STORE, read_index  # noqa: E402
+
+COLUMNS = ("inference_flops_per_instance", "latency_ms_p50", "energy_kwh_per_1k", "training_energy_kwh")
+
+
+def _point(row: dict[str, Any], varying: list[str]) -> str:
+    params = row.get("params") or {}
+    return ", ".join(f"{k}={params.get(k)}" for k in varying) or "-"
+
+
+def _accuracy(row: dict[str, Any]) -> str:
+    return "; ".join(f"{name} {format_value(value, metric('accuracy'))}" for name, value in row["accuracy"].items())
+
+
+def table(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]]) -> str:
+    """Markdown: one row per record, grouped by task, the params that vary named as the point."""
+    out = []
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_task[row["task"]].append(row)
+    for task, task_rows in sorted(by_task.items()):
+        keys = sorted({k for r in task_rows for k in (r.get("params") or {})})
+        varying = [k for k in keys if len({repr((r.get("params") or {}).get(k)) for r in task_rows}) > 1]
+        heads = ["operating point", "seed", "accuracy (%)"] + [
+            f"{metric(k).label} ({metric(k).display_unit})" for k in COLUMNS
+        ]
+        out += [f"**{task}** ({len(task_rows)} records, cpu profile; energy is estimated)", ""]
+        out += ["| " + " | ".join(heads + ["record"]) + " |", "|" + " --- |" * (len(heads) + 1)]
+        for row in sorted(task_rows, key=lambda r: (_point(r, varying), r.get("seed") or 0)):
+            figures = details[row["path"]]
+            cells = [_point(row, varying), str(row.get("seed")), _accuracy(row)]
+            cells += [figures[k] for k in COLUMNS]
+            out.append("| " + " | ".join(cells + [f"`{row['path']}`"]) + " |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _figures(store: Path, row: dict[str, Any]) -> dict[str, str]:
+    from benchmark.metric_table import missing_reason, value_of
+    from benchmark.record import read_run
+
+    record = read_run(store / row["path"], with_predictions=False)
+    out = {}
+    for key in COLUMNS:
+        value = value_of(record, key)
+        out[key] = format_value(value, metric(key)) if value is not None else (
+            "shared" if "shared" in (missing_reason(record, key) or "") else "—"
+        )
+    return out
+
+
+def render(readme: str, block: str) -> str:
+    generated = f"{GENERATED_BEGIN}\n{block}{GENERATED_END}"
+    if GENERATED_BEGIN in readme and GENERATED_END in readme:
+        head, rest = readme.split(GENERATED_BEGIN, 1)
+        return head + generated + rest.split(GENERATED_END, 1)[1]
+    section = "\n## Records (generated from `leaderboard/records/index.jsonl` by `tools/entry_tables.py`)\n\n"
+    return readme.rstrip("\n") + "\n" + section + generated + "\n"
+
+
+def updated_readmes(repo: Path = REPO) -> dict[Path, str]:
+    store = repo / REFERENCE_STORE
+    rows = [r for r in read_index(store) if r["status"] == "complete"]
+    by_entry: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_entry[row["entry"]].append(row)
+    out = {}
+    for entry, entry_rows in by_entry.items():
+        readme = repo / "submissions" / entry / "README.md"
+        if readme.is_file():
+            details = {r["path"]: _figures(store, r) for r in entry_rows}
+            out[readme] = render(readme.read_text(encoding="utf-8"), table(entry_rows, details))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a README's block is out of date")
+    args = parser.parse_args()
+    stale = []
+    for path, text in updated_readmes().items():
+        if path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
+    verb = "out of date" if args.check else "updated"
+    print(f"{len(stale)} README(s) {verb}" + (": " + ", ".join(map(str, stale)) if stale else ""))
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
