@@ -65,10 +65,8 @@ def _git(folder: Path, *args: str) -> bytes | None:
 def _history_digests(folder: Path, scheme: int) -> tuple[tuple[str, str], ...]:
     """(commit, digest) for each commit that changed ``folder``, newest first; empty outside git."""
     log = _git(folder, "log", "--format=%H", "--", ".")
-    prefix = _git(folder, "rev-parse", "--show-prefix")
-    if not log or prefix is None:
+    if not log:
         return ()
-    rel = prefix.decode().strip().rstrip("/")
     out = []
     for commit in log.decode().split():
         archive = _git(folder, "archive", "--format=tar", commit, "--", ".")
@@ -76,7 +74,7 @@ def _history_digests(folder: Path, scheme: int) -> tuple[tuple[str, str], ...]:
             continue
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-            digest = _current_digest_of_copy(Path(tmp) / rel, scheme)
+            digest = _current_digest_of_copy(Path(tmp), scheme)  # archive paths are relative to folder
         if digest:
             out.append((commit, digest))
     return tuple(out)
@@ -87,6 +85,12 @@ def _current_digest_of_copy(folder: Path, scheme: int) -> str | None:
         return code_digest(folder, scheme) if folder.is_dir() else None
     except (UserError, OSError):
         return None
+
+
+@functools.cache
+def _shallow(folder: Path) -> bool:
+    answer = _git(folder, "rev-parse", "--is-shallow-repository")
+    return answer is not None and answer.decode().strip() == "true"
 
 
 def find_code(entry: str, digest: str, scheme: int, roots: tuple[Path, ...]) -> CodeLocation | None:
@@ -121,6 +125,8 @@ def code_check(run: dict, roots: tuple[Path, ...] = DEFAULT_ROOTS) -> tuple[list
     if entry not in entry_folders(roots):
         return [], [f"code not checked: no entry named {entry!r} under {', '.join(map(str, roots))}"]
     location = find_code(entry, digest, scheme, roots)
+    if location is None and _shallow(entry_folders(roots)[entry]):
+        return [], [f"code not checked: this checkout is a shallow clone, so the history of {entry!r} is missing"]
     if location is None:
         return [
             f"no version of entry {entry!r} (in the tree or its git history) has this record's code digest "

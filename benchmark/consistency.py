@@ -158,6 +158,8 @@ def energy_checks(where: str, e: Mapping[str, Any], run: Mapping[str, Any]) -> I
         if not close(e[key], per.kwh if per else None, REL_J):
             yield _line(f"{where}.{key}", e[key], per.kwh if per else None, f"the energy / {n} instances x 1000")
     yield from carbon_checks(f"{where}.carbon_per_1k", e["carbon_per_1k"], e["energy_kwh_per_1k"], run)
+    if e.get("carbon_per_1k_hourly"):
+        yield from hourly_checks(f"{where}.carbon_per_1k_hourly", e["carbon_per_1k_hourly"], e["energy_kwh_per_1k"])
 
 
 def carbon_checks(where: str, c: Mapping[str, Any], energy_kwh: float | None, run: Mapping[str, Any]) -> Iterator[str]:
@@ -181,6 +183,14 @@ def carbon_checks(where: str, c: Mapping[str, Any], energy_kwh: float | None, ru
         want = Energy(energy_kwh).co2e(ref_table, c["pue"]).kg if energy_kwh is not None else None
         if not close(ref["co2e_kg"], want, REL_J):
             yield _line(f"{where}.reference_regions.{region}.co2e_kg", ref["co2e_kg"], want, "energy x intensity x PUE")
+
+
+def hourly_checks(where: str, h: Mapping[str, Any], energy_kwh: float | None) -> Iterator[str]:
+    """Hourly CO2e: the same energy x PUE, at the file's average and marginal intensities."""
+    for key, grams in (("co2e_kg_average", h["average_g_per_kwh"]), ("co2e_kg_marginal", h["marginal_g_per_kwh"])):
+        want = Energy(energy_kwh).co2e(grams, h["pue"]).kg if energy_kwh is not None and grams is not None else None
+        if not close(h[key], want, REL_J):
+            yield _line(f"{where}.{key}", h[key], want, "energy x the file's intensity x PUE")
 
 
 def carbon_region(region: str) -> str:
@@ -234,6 +244,7 @@ def training_checks(t: Mapping[str, Any], run: Mapping[str, Any]) -> Iterator[st
     for key in ("n_train", "n_dev"):
         if t[key] != config[key]:
             yield f"metrics.json training.{key} is {t[key]} but run.json config.{key} is {config[key]}"
+    yield from training_flops_checks(t)
     e = t["energy"]
     if e["n_instances"] != t["n_train"]:
         yield _line("training.energy.n_instances", e["n_instances"], t["n_train"], "training.n_train")
@@ -247,8 +258,34 @@ def training_checks(t: Mapping[str, Any], run: Mapping[str, Any]) -> Iterator[st
             "training.energy.energy_kwh_active",
         )
     yield from energy_checks("training.energy", e, run)
+    if t.get("training_carbon_hourly"):
+        yield from hourly_checks(
+            "training.training_carbon_hourly", t["training_carbon_hourly"], t["training_energy_kwh"]
+        )
     table = intensity(e["carbon_per_1k"]["region"])
     if table is not None:
         want = Energy(t["training_energy_kwh"]).co2e(table, e["carbon_per_1k"]["pue"]).kg
         if not close(t["training_co2e_kg"], want, REL_J):
             yield _line("training.training_co2e_kg", t["training_co2e_kg"], want, "training energy x intensity x PUE")
+
+
+def training_flops_checks(t: Mapping[str, Any]) -> Iterator[str]:
+    """A sampled count: the estimate is the counted fit x n_train / n_counted, and is the headline."""
+    sample = t.get("training_flops_sample")
+    if not sample:
+        return
+    if sample["n_train"] != t["n_train"]:
+        yield _line("training.training_flops_sample.n_train", sample["n_train"], t["n_train"], "training.n_train")
+    if sample["n_counted"] and not close(sample["scale"], sample["n_train"] / sample["n_counted"]):
+        yield _line(
+            "training.training_flops_sample.scale",
+            sample["scale"],
+            sample["n_train"] / sample["n_counted"],
+            "n_train / n_counted",
+        )
+    want = Flops(sample["counted"] * sample["scale"]).count
+    if not close(sample["estimate"], want):
+        yield _line("training.training_flops_sample.estimate", sample["estimate"], want, "counted x scale")
+    recorded = t["training_flops"]
+    if not close(recorded, want if want else None):
+        yield _line("training.training_flops", recorded, want if want else None, "the sampled count (counted x scale)")

@@ -92,9 +92,13 @@ class JobGroup:
             return None
 
     def memory_failures(self) -> int:
+        """How many processes the kernel's OOM killer took in this group (failcnt on old kernels)."""
         try:
+            for line in (self.paths["memory"] / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
             return int((self.paths["memory"] / "memory.failcnt").read_text())
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, IndexError):
             return 0
 
     def kill_all(self, timeout_s: float = 10.0) -> bool:
@@ -113,6 +117,7 @@ class JobGroup:
         return not self.pids()
 
     def remove(self) -> None:
+        atexit.unregister(self.remove)
         if self.pids():
             self.kill_all()
         for path in self.paths.values():

@@ -33,6 +33,9 @@ FLOPS = "cost: FLOPs"
 LATENCY = "cost: latency"
 ENERGY = "cost: energy"
 
+# Until an entry says how many steps it has, a bar can only say how long it has run.
+UNKNOWN_TOTAL = "{desc}: {elapsed} elapsed, {n_fmt} {unit}s reported{postfix}"
+
 _state = {"quiet": False}
 
 
@@ -82,6 +85,7 @@ class Bar:
                 ncols=None if sized else 100,
                 nrows=None if sized else 40,  # tqdm hides every bar on a terminal of 0 rows
                 mininterval=0.5,
+                bar_format=None if total is not None else UNKNOWN_TOTAL,
             )
 
     def update(self, n: float = 1) -> None:
@@ -92,6 +96,7 @@ class Bar:
         """Training loops learn their step count late (after the first epoch's loader is built)."""
         if self._bar is not None and total != self._bar.total:
             self._bar.total = total
+            self._bar.bar_format = None if total is not None else UNKNOWN_TOTAL
             self._bar.refresh()
 
     def set_position(self, n: float) -> None:

@@ -84,12 +84,18 @@ def completed(job: PreparedJob, options: RunOptions) -> bool:
 
 
 def predict_all(
-    model: ModelHandle, instances: Sequence[Instance], batch_size: int, n_labels: int, where: str
+    model: ModelHandle,
+    instances: Sequence[Instance],
+    batch_size: int,
+    n_labels: int,
+    where: str,
+    policy: str = "length",
 ) -> list[int]:
-    """Batched predictions over label-free copies, each batch's output checked before it is kept."""
+    """Batched predictions over label-free copies in the profile's batching policy, each batch's
+    output checked before it is kept, returned in the instances' order (``benchmark.batching``)."""
     from benchmark import batching
 
-    plan = batching.plan(instances, batch_size, "length")
+    plan = batching.plan(instances, batch_size, policy)
     outputs = []
     for indices in plan:
         batch = [instances[i].without_label() for i in indices]
@@ -106,7 +112,12 @@ def accuracy_pass(
     rows: list[dict[str, Any]] = []
     for eval_set in job.eval_sets:
         preds = predict_all(
-            model, eval_set.instances, job.profile.batch_size, len(info.label_names), f"predict {eval_set.name}"
+            model,
+            eval_set.instances,
+            job.profile.batch_size,
+            len(info.label_names),
+            f"predict {eval_set.name}",
+            job.profile.batching,
         )
         gold = [int(inst.label) for inst in eval_set.instances]  # type: ignore[arg-type]
         block = score_eval_set(gold, preds, len(info.label_names), info.positive_label, info.kind == "multiple_choice")
@@ -232,3 +243,4 @@ def run_job(request: JobRequest, options: RunOptions | None = None) -> RunResult
     if completed(job, options):
         return RunResult(request, job.record_dir, "skipped", "already complete", job.key)
     return execute(job, options, request)
+pwned

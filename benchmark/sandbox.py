@@ -327,6 +327,7 @@ class SandboxedPredictor:
                 raise ProtocolError(f"a message nobody asked for, before the {op} request: {self.pipe.buffer[:60]!r}")
             raise self._died(op)
         self._seq += 1
+        self._request_started = time.monotonic()
         try:
             self.proc.stdin.write(
                 (json.dumps({"v": PROTOCOL_VERSION, "seq": self._seq, "op": op, **body}) + "\n").encode()
@@ -363,11 +364,12 @@ class SandboxedPredictor:
                 pass
 
     def _next_message(self, op: str, deadline: float) -> dict[str, Any]:
-        started = last_beat = time.monotonic()
+        started = getattr(self, "_request_started", time.monotonic())
+        last_beat = max(started, getattr(self, "_last_beat", started))
         while True:
             now = time.monotonic()
             if self.heartbeat is not None and now - last_beat >= self.heartbeat_s:
-                last_beat = now
+                last_beat = self._last_beat = now
                 self.heartbeat(self._heartbeat_message(op, now - started))
             if now >= deadline:
                 self._kill()

@@ -28,21 +28,21 @@ Positive = Annotated[int, Field(ge=1)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, Field(max_length=4000)]
 CountedBy = Literal["harness", "entry-process", "not-counted"]
-COUNTED_BY: tuple[str, ...] = ("harness", "entry-process", "not-counted")
 
-# Fields other helpers are adding while schema 3 is written. Each is accepted (optional) so their
-# records keep writing; the lead reconciles names and types once their work lands.
+# Fields other helpers added while schema 3 was written, accepted as optional so their records keep
+# writing; the lead reconciles them (type ``spec`` as the JobSpec, drop what is never written).
 PENDING_FIELDS = (
-    "run.spec (lead: the JobSpec identity, kept as free JSON)",
-    "run.isolation (lead: sandbox level; today run.sandbox carries it)",
+    "run.spec (lead: JobSpec identity, free JSON here)",
+    "run.isolation (lead: not written yet; run.sandbox carries the level)",
     "run.self_run (lead)",
     "run.environment.code_digest_scheme (lead)",
-    "metrics.training.shared_from (lead: record that paid for the weights)",
-    "metrics.training.training_flops_method, training_flops_sample (measurement)",
-    "metrics.{latency,throughput,energy}.unstable/unstable_reason, throughput_cv (measurement)",
-    "metrics.throughput.batching, window_source (measurement / batching)",
-    "metrics.energy.cpu_seconds, power_samples, meter_flags (measurement)",
-    "metrics.energy.n_instances_windows (suggested: per-window instance counts, checked when present)",
+    "metrics.training.shared_from (lead: not written yet)",
+    "metrics.training.training_flops_method / training_flops_sample (measurement; checked)",
+    "metrics.{latency,throughput,energy}.unstable / unstable_reason, throughput.throughput_cv (measurement)",
+    "metrics.throughput.batching / window_source (measurement, batching)",
+    "metrics.energy.cpu_seconds / power_samples / meter_flags (measurement)",
+    "metrics.energy.carbon_per_1k_hourly, training.training_carbon_hourly, carbon_per_1k.resolution (measurement)",
+    "metrics.energy.n_instances_windows (suggested to measurement: per-window counts; checked when present)",
 )
 
 
@@ -78,13 +78,7 @@ class EvalScores(Strict):
     accuracy_ci95_low: Fraction
     accuracy_ci95_high: Fraction
     macro_f1: Fraction | None = None
-    f1_positive: Fraction | None = None
-
-    @model_validator(mode="after")
-    def _ci_brackets(self) -> EvalScores:
-        if not self.accuracy_ci95_low <= self.accuracy <= self.accuracy_ci95_high:
-            raise ValueError("accuracy is outside its own 95% interval (low <= accuracy <= high)")
-        return self
+    f1_positive: Fraction | None = None  # the re-score checks each figure (and the interval) exactly
 
 
 class FlopsBlock(Block):
@@ -160,8 +154,33 @@ class CarbonBlock(Block):
     intensity_g_per_kwh: Figure
     intensity_source: Text
     intensity_year: int | None
+    resolution: Literal["annual-average"] | None = None
     co2e_kg: Figure | None
     reference_regions: dict[str, ReferenceCarbon]
+
+
+class HourlyCarbon(Strict):
+    """CO2e over the hours the run took, from an hourly intensity file (``benchmark.intensity``)."""
+
+    resolution: Literal["hourly"]
+    region: Annotated[str, Field(min_length=1, max_length=64)]
+    intensity_source: Text
+    intensity_file: Text
+    intensity_file_sha256: Sha256
+    span_utc: list[str] = Field(min_length=2, max_length=2)
+    hours: Count
+    average_g_per_kwh: Figure | None
+    marginal_g_per_kwh: Figure | None
+    reason: Text | None
+    pue: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    co2e_kg_average: Figure | None
+    co2e_kg_marginal: Figure | None
+
+    @model_validator(mode="after")
+    def _nulls_have_reasons(self) -> HourlyCarbon:
+        if (self.average_g_per_kwh is None or self.marginal_g_per_kwh is None) and not self.reason:
+            raise ValueError("an hourly intensity is null without a reason")
+        return self
 
 
 class EnergyBlock(Block):
@@ -188,6 +207,7 @@ class EnergyBlock(Block):
     cpu_seconds: Figure | None = None
     power_samples: Count | None = None
     meter_flags: list[Text] | None = None
+    carbon_per_1k_hourly: HourlyCarbon | None = None
 
     @model_validator(mode="after")
     def _components_match(self) -> EnergyBlock:
@@ -222,6 +242,7 @@ class TrainingBlock(Block):
     shared_from: Text | None = None  # pending: the lead's link to the record that trained the weights
     training_flops_method: Text | None = None
     training_flops_sample: TrainingFlopsSample | None = None
+    training_carbon_hourly: HourlyCarbon | None = None
 
     @model_validator(mode="after")
     def _provenance(self) -> TrainingBlock:
@@ -365,22 +386,11 @@ class Run(Strict):
         return self
 
 
-def field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
-    """Every documented field, dotted (``energy.carbon_per_1k.co2e_kg``): the docs test compares them."""
-    out: list[str] = []
-    for name, info in model.model_fields.items():
-        path = f"{prefix}{name}"
-        out.append(path)
-        for sub in _models_in(info.annotation):
-            if sub is not Manifest and not issubclass(sub, Manifest):
-                out.extend(field_paths(sub, path + "."))
-    return out
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's type refers to (inside Optional, list and dict values)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     args = getattr(annotation, "__args__", ())
     if getattr(annotation, "__origin__", None) is dict:
         args = args[1:]
-    return [m for a in args for m in _models_in(a)]
+    return [m for a in args for m in models_in(a)]

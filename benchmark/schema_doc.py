@@ -71,7 +71,7 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
         if issubclass(model, Manifest):
             continue
         for info in model.model_fields.values():
-            stack.extend(schema._models_in(info.annotation))
+            stack.extend(schema.models_in(info.annotation))
     return seen
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leaderboard.collect import BoardRun, collect_runs, find_run_dirs
 from leaderboard.downloads import point_row, run_line, write_board
-from leaderboard.entry import entry_body, manifest_rows
+from leaderboard.entry import entry_body, manifest_rows, run_body
 from leaderboard.figures import copy_figures
 from leaderboard.markdown import markdown_lite
 from leaderboard.pages import summary, task_context
@@ -72,9 +73,7 @@ def _render_page(key: tuple[str, ...]) -> None:
         write_board(out, stem, task, profile, [point_row(p, id(p) in on_front) for p in points])
     else:
         runs: list[BoardRun] = _STATE["entries"][key[1]]
-        mine = {
-            board: [p for p in pts if p.first.entry_slug == key[1]] for board, pts in _STATE["points"].items()
-        }
+        mine = _STATE["by_entry"].get(key[1], {})
         html = env.get_template("entry.html.j2").render(
             entry=runs[-1],
             manifest=manifest_rows(runs[-1].manifest),
@@ -84,14 +83,25 @@ def _render_page(key: tuple[str, ...]) -> None:
         (out / f"entry-{key[1]}.html").write_text(html, encoding="utf-8")
 
 
+def _read_chunk(paths: list[Path]) -> tuple[list[BoardRun], list[str]]:
+    """Read records and render what needs the whole record (entry section, runs.jsonl line) right
+    here, then drop the bulky parts: a worker sends back strings, not every record's metrics."""
+    runs, problems = collect_runs(paths)
+    light = [
+        replace(r, body=run_body(r), line=run_line(r), metrics={}, export=None, environment={}, diagnostics={})
+        for r in runs
+    ]
+    return light, problems
+
+
 def _read(paths: list[Path], workers: int) -> tuple[list[BoardRun], list[str]]:
     if workers == 1:
-        return collect_runs(paths)
+        return _read_chunk(paths)
     runs: list[BoardRun] = []
     problems: list[str] = []
     chunks = [paths[k::workers] for k in range(workers)]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for chunk_runs, chunk_problems in pool.map(collect_runs, chunks):
+        for chunk_runs, chunk_problems in pool.map(_read_chunk, chunks):
             runs += chunk_runs
             problems += chunk_problems
     return runs, problems
@@ -110,6 +120,7 @@ def _index_rows(points: dict[tuple[str, str], list[Point]]) -> list[dict[str, An
                 "runs": sum(len(p.runs) for p in members),
                 "entries": sorted({p.entry for p in members}),
                 "headline": context["headline"],
+                "best": context["best"],
                 "banner": context["banner"],
                 "estimated": sum(1 for p in members if not p.measured),
             }
@@ -153,7 +164,11 @@ def build_site(
         members.sort(key=lambda r: (r.task, r.profile, r.finished_at))
     figures, figure_problems = copy_figures(figure_roots or [], out, set(entries))
     problems += figure_problems
-    _STATE.update(env=env, out=out, points=points, entries=entries, figures=figures)
+    by_entry: dict[str, dict[tuple[str, str], list[Point]]] = defaultdict(lambda: defaultdict(list))
+    for board, members in points.items():
+        for point in members:
+            by_entry[point.first.entry_slug][board].append(point)
+    _STATE.update(env=env, out=out, points=points, entries=entries, figures=figures, by_entry=by_entry)
     keys = [("task", t, p) for t, p in sorted(boards)] + [("entry", e) for e in sorted(entries)]
     try:
         if workers > 1:
@@ -165,7 +180,7 @@ def build_site(
     finally:
         _STATE.clear()
     with (out / "runs.jsonl").open("w", encoding="utf-8") as handle:
-        handle.writelines(run_line(r) + "\n" for r in runs)
+        handle.writelines((r.line or run_line(r)) + "\n" for r in runs)
     body = markdown_lite(methodology) if methodology else None
     (out / "methodology.html").write_text(env.get_template("methodology.html.j2").render(body=body), encoding="utf-8")
     index = _index_rows(points)

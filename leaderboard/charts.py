@@ -105,7 +105,8 @@ def _frame(axes: _Axes, x_key: str, title: str) -> list[str]:
         out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + PLOT_H}" class="grid"/>')
         if k % step == 0:
             label = "0" if axes.zero and decade == axes.log_lo else format_number(10.0**decade * spec.scale)
-            out.append(f'<text x="{x:.1f}" y="{TOP + PLOT_H + 14}" class="tick" text-anchor="middle">{label}</text>')
+            anchor = "end" if x > WIDTH - RIGHT - 12 else "middle"  # the last label must not leave the chart
+            out.append(f'<text x="{x:.1f}" y="{TOP + PLOT_H + 14}" class="tick" text-anchor="{anchor}">{label}</text>')
     for value in nice_ticks(axes.y_lo, axes.y_hi):
         y = axes.sy(value)
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + PLOT_W}" y2="{y:.1f}" class="grid"/>')

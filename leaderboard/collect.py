@@ -52,6 +52,9 @@ class BoardRun:
     flops_counted_by: str | None = None
     diagnostics: dict[str, Any] = field(repr=False, default_factory=dict)
     metrics: dict[str, Any] = field(repr=False, default_factory=dict)
+    export: dict[str, Any] | None = field(repr=False, default=None)  # benchmark.export's row: runs.jsonl
+    body: str | None = field(repr=False, default=None)  # entry-page section body, rendered by the reader
+    line: str | None = field(repr=False, default=None)  # its runs.jsonl line, likewise
 
     @property
     def is_floor(self) -> bool:
@@ -66,7 +69,7 @@ def _walk(root: Any, path: Iterable[str], primary: str) -> Any:
     node = root
     for part in path:
         part = primary if part == PRIMARY else part
-        if not isinstance(node, Mapping) or part not in node:
+        if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
     return node
@@ -88,7 +91,7 @@ def _figure(value: Any, where: str, fraction: bool = False) -> float | None:
 def _mapping(value: Any, where: str) -> dict[str, Any]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise RecordError(f"{where}: expected an object, got {type(value).__name__}")
     return dict(value)
 
@@ -114,7 +117,7 @@ def _values(metrics: dict[str, Any], primary: str) -> tuple[dict[str, float], bo
 
 def _ood(sets: dict[str, Any]) -> tuple[str, float] | None:
     for name, block in sets.items():
-        if isinstance(block, Mapping) and block.get("role") == "ood":
+        if isinstance(block, dict) and block.get("role") == "ood":
             figure = _figure(block.get("accuracy"), f"eval_sets/{name}/accuracy", True)
             return (str(name), figure) if figure is not None else None
     return None
@@ -175,7 +178,22 @@ def to_board_run(record: Any) -> BoardRun:
         flops_counted_by=_text(flops.get("counted_by"), "metrics.json flops.counted_by") or None,
         diagnostics=_mapping(metrics.get("diagnostics"), "metrics.json diagnostics"),
         metrics=metrics,
+        export=_export_row(record),
     )
+
+
+def _export_row(record: Any) -> dict[str, Any] | None:
+    """The Hub export's row of the record (every field, with units, sources and flags), so the
+    board's runs.jsonl and ``greenbench export`` agree; the path is cut to the store layout
+    (task/profile/entry/version-key) so no build machine's folders are published."""
+    try:
+        from benchmark.export import record_row
+
+        row = record_row(record)
+    except Exception:  # noqa: BLE001 - the export is optional here: runs.jsonl falls back to the board's row
+        return None
+    row["path"] = "/".join(Path(str(row.get("path", ""))).parts[-4:])
+    return row
 
 
 def params_label(params: Mapping[str, Any]) -> str:

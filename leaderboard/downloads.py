@@ -57,7 +57,12 @@ def write_board(out: Path, stem: str, task: str, profile: str, rows: list[dict[s
 
 
 def run_line(run: BoardRun) -> str:
-    """Every field the board knows of one run (figures in their stored units)."""
+    """Every field of one run: the export's row (``greenbench export``), else the board's own."""
+    if run.export is not None:
+        try:
+            return json.dumps({"run_id": run.run_id, **run.export}, sort_keys=True, default=str, allow_nan=False)
+        except ValueError:
+            pass  # a non-finite number slipped into the export row: the board's checked row instead
     return json.dumps(
         {
             "run_id": run.run_id,

@@ -118,25 +118,35 @@ def heading(run: BoardRun, label: str) -> str:
     return " · ".join(parts)
 
 
-def run_section(run: BoardRun, label: str) -> str:
-    warn = (
-        ""
-        if run.profile_matched
-        else f' <span class="warn">⚠ hardware did not match the profile: {esc("; ".join(run.mismatch_reasons))}</span>'
-    )
+def run_body(run: BoardRun) -> str:
+    """Everything of a run's section but its heading: rendered where the record is read (in the
+    worker), so the full metrics never travel back to the parent process."""
     headline = " · ".join(
-        f"{metric(k).label} {fmt(run.values.get(k), metric(k).scale)} {esc(metric(k).display_unit)}"
+        f"{metric(k).label} {fmt(run.values.get(k), metric(k).scale)}{esc(_unit(metric(k).display_unit))}"
         for k in SUMMARY_KEYS
         if k in run.values
     )
     tag = "".join(f"<tr><th>{esc(lab)}</th><td>{value}</td></tr>" for lab, value in price_tag_rows(run))
     prov = "".join(f"<dt>{esc(lab)}</dt><dd>{value}</dd>" for lab, value in provenance_rows(run))
     return (
-        f'<section class="run" id="{esc(run.run_id)}"><h3>{esc(heading(run, label))}{warn}</h3>'
         f'<p class="headline">{headline}</p>{_diagnostic_figure(run)}'
         f'<details><summary>Full price tag</summary><table class="pricetag"><tbody>{tag}</tbody></table></details>'
-        f'<details><summary>Provenance</summary><dl class="meta">{prov}</dl></details></section>'
+        f'<details><summary>Provenance</summary><dl class="meta">{prov}</dl></details>'
     )
+
+
+def _unit(unit: str) -> str:
+    return unit if unit == "%" else f" {unit}"
+
+
+def run_section(run: BoardRun, label: str) -> str:
+    warn = (
+        ""
+        if run.profile_matched
+        else f' <span class="warn">⚠ hardware did not match the profile: {esc("; ".join(run.mismatch_reasons))}</span>'
+    )
+    body = run.body if run.body is not None else run_body(run)
+    return f'<section class="run" id="{esc(run.run_id)}"><h3>{esc(heading(run, label))}{warn}</h3>{body}</section>'
 
 
 def sweep_summary(points: list[Point]) -> str:

@@ -50,8 +50,15 @@ def summary(points: Sequence[Point]) -> dict[str, Any]:
         headline += [line + "." for line in relative_summary(front, key)[:MAX_RELATIVE]]
         if front.ties:
             headline.append(f"{len(front.ties)} of its steps are ties (within the 95% CI; dotted).")
+    best = max(contenders, key=lambda p: p.values["accuracy"], default=None)
+    top = ""
+    if best is not None:
+        low, high = best.ci
+        ci = f" (95% CI {format_number(low * 100)}–{format_number(high * 100)})" if low is not None and high else ""
+        top = f"Most accurate: {best.name}, {format_number(best.values['accuracy'] * 100)}%{ci}."
     return {
         "floor": floor,
+        "best": top,
         "banner": banner,
         "headline": headline,
         "front_ids": {id(p) for f in front_list for p in f.members},

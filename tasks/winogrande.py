@@ -42,7 +42,7 @@ from tasks.base import (
     normalise_space,
 )
 from tasks.errors import DataError
-from tasks.winogrande_ids import dev_ids, row_digest
+from tasks.winogrande_ids import DEV, dev_ids, row_digest
 
 INFO = TaskInfo(
     name="winogrande",
@@ -58,7 +58,6 @@ TRAIN_FILES = {
     "l": DataFile("train_l.jsonl", "4263afcab36b27dc6c3683a60806d3bc11ac593ca1814f27c5b51f9357d399c8"),
     "xl": DataFile("train_xl.jsonl", "4ba3ebf88d222bc16b9e61be51a008396cac714724063b01a84a2da037e05843"),
 }
-DEV = DataFile("dev.jsonl", "1aeac79cf46a3dcbe59a71ca7e5372a1490cde2b4ae2387dc56f00378104d2e8")
 WSC = DataFile("WSCollection.xml", "8d72fe16331cfcddfc2f8ec6f87c5a07e186f913e023705a998a5cc6011994e4")
 WSC273_SIZE = 273
 HUB = hub.HubRepo("allenai/winogrande", "df8eb8fe2e3ab788ec6eada56b9203a86a34c93d")

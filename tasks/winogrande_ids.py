@@ -19,7 +19,11 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from tasks.base import DataFile, checked_file
 from tasks.errors import DataError
+
+# The pinned dev file the table is made from (here, not in tasks.winogrande, which reads the table).
+DEV = DataFile("dev.jsonl", "1aeac79cf46a3dcbe59a71ca7e5372a1490cde2b4ae2387dc56f00378104d2e8")
 
 TABLE = Path(__file__).parent / "data" / "winogrande_dev_qids.tsv"
 
@@ -56,9 +60,6 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tasks.winogrande_ids <data folder holding winogrande/dev.jsonl>", file=sys.stderr)
         return 2
-    from tasks.base import checked_file
-    from tasks.winogrande import DEV
-
     TABLE.write_text(table_text(checked_file(Path(argv[0]), "winogrande", DEV)), encoding="utf-8")
     print(f"wrote {TABLE}")
     return 0

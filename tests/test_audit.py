@@ -106,3 +106,18 @@ def test_cli_exit_codes(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(audit, "default_rerun", lambda data_dir=None: rewritten(lambda m, p: p[0].update(prediction=2)))
     assert cli.main(["audit", str(store), "--sample", "1", "--seed", "3"]) == 1
     assert cli.main(["audit", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.slow
+def test_default_rerun_reproduces_a_real_job(tmp_path, data_dir, fast_profile, monkeypatch):
+    """A real record re-run from its own fields: the same job key, identical predictions and FLOPs."""
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(repo)  # the code is found by entry name and digest under submissions/
+    args = ["run", "--task", "ag_news", "--submission", "submissions/majority-class", "--profile", str(fast_profile)]
+    args += ["--data-dir", str(data_dir), "--limit", "40", "--out", str(tmp_path / "store"), "--quiet"]
+    assert cli.main(args) == 0
+    [row] = audit.audit([tmp_path / "store"], 1, 0, audit.default_rerun(data_dir), tmp_path / "rerun")
+    assert row.error is None and row.predictions == "identical" and row.flops.startswith("identical")
+    assert [p.name for p in (tmp_path / "rerun" / "store").rglob("run.json")] == ["run.json"]
+    (new,) = (tmp_path / "rerun" / "store").rglob("run.json")
+    assert new.parent.name == next((tmp_path / "store").rglob("run.json")).parent.name  # same job key

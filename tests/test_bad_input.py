@@ -264,9 +264,9 @@ def test_bad_data(case, tmp_path, data_dir, capsys):
         (lambda p: _read_csv(p, "test"), '"1","title only"\n', "expected 3 fields"),
         (lambda p: _read_csv(p, "test"), '"9","t","d"\n', "expected 3 fields"),
         (lambda p: _read_csv(p, "test"), b'"1","t\xff\xfe","d"\n', "not a readable AG News CSV"),
-        (lambda p: _read_jsonl(p, "dev"), '{"sentence": "a _", "option1": "x"', "not a WinoGrande record"),
+        (lambda p: _read_jsonl(p, "dev", by_qid=True), '{"sentence": "a _", "option1": "x"', "not a WinoGrande record"),
         (
-            lambda p: _read_jsonl(p, "dev"),
+            lambda p: _read_jsonl(p, "dev", by_qid=True),
             '{"sentence": "a _", "option1": "x", "option2": "y", "answer": "3"}\n',
             "not a WinoGrande record",
         ),

@@ -59,7 +59,7 @@ class Echo:
 @pytest.mark.parametrize("policy", ["length", "arrival"])
 def test_predict_all_restores_order(policy):
     model = Echo()
-    preds = predict_all(model, INSTANCES, 4, 4, "test", progress=False, policy=policy)
+    preds = predict_all(model, INSTANCES, 4, 4, "test", policy)
     assert preds == [int(inst.id[2:]) % 4 for inst in INSTANCES]
     if policy == "length":
         assert model.batches[0] != [inst.id for inst in INSTANCES[:4]]

@@ -220,3 +220,50 @@ def test_screenshots_of_every_page_type(site, browser):
             browser.set_window_size(width, min(height, 3000))
             shot = ARTIFACTS / f"leaderboard-{name[:-5]}-{width}.png"
             assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 5_000
+
+
+CONTRAST_JS = """
+function lum(c) {
+  const m = c.match(/[\\d.]+/g).map(Number);
+  const [r, g, b] = m.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function background(el) {
+  for (let e = el; e; e = e.parentElement) {
+    const bg = getComputedStyle(e).backgroundColor;
+    if (bg && !bg.startsWith('rgba(0, 0, 0, 0)') && bg !== 'transparent') return bg;
+  }
+  return 'rgb(255, 255, 255)';
+}
+const bad = [];
+for (const el of document.querySelectorAll('body *')) {
+  const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || el.closest('[hidden]') || el.closest('svg.defs')) continue;
+  const style = getComputedStyle(el);
+  const ink = el instanceof SVGElement ? style.fill : style.color;
+  if (!ink.startsWith('rgb')) continue;
+  const [a, b] = [lum(ink), lum(background(el))];
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) bad.push([el.tagName, el.className.baseVal ?? el.className, el.textContent.slice(0, 30), ratio.toFixed(2)]);
+}
+return bad;
+"""
+
+
+def test_text_contrast_is_at_least_4_5(site, browser):
+    for name in ("index.html", "task-ag_news-cpu.html", "entry-synthetic-003.html"):
+        _open(browser, site / name)
+        assert browser.execute_script(CONTRAST_JS) == [], name
+
+
+def test_table_header_and_first_column_stick(site, browser):
+    _open(browser, site / "task-ag_news-cpu.html", PHONE)
+    moved = browser.execute_script(
+        "const w = document.querySelector('.tablewrap'); w.scrollTop = 400; w.scrollLeft = 300;"
+        "const head = document.querySelector('#board thead th:nth-child(3)').getBoundingClientRect();"
+        "const first = document.querySelector('#board tbody tr th').getBoundingClientRect();"
+        "const box = w.getBoundingClientRect();"
+        "return [w.scrollTop, w.scrollLeft, head.top - box.top, first.left - box.left];"
+    )
+    assert moved[0] > 0 and moved[1] > 0  # the table did scroll both ways
+    assert abs(moved[2]) < 2 and abs(moved[3]) < 2  # yet the header row and the entry column stayed put

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def test_majority_class_end_to_end(tmp_path, data_dir, fast_profile, capsys, iso
     assert run["environment"]["cpu_cores"] >= 1 and run["environment"]["torch"]
     assert run["profile_match"]["matched"] is True
     assert rec.metrics["energy"]["measured"] is False or rec.metrics["energy"]["energy_source"] in ("rapl", "nvml")
-    assert rec.metrics["flops"]["inference_flops_per_instance_mean"] == 0  # no model, no FLOPs
+    flops = rec.metrics["flops"]
+    assert flops["inference_flops_per_instance_mean"] is None and flops["counted_by"] == "not-counted"  # never 0
     assert "training" in rec.metrics and rec.metrics["training"]["n_train"] == 32087
     capsys.readouterr()
 
@@ -65,6 +67,7 @@ def test_majority_class_end_to_end(tmp_path, data_dir, fast_profile, capsys, iso
     assert "ESTIMATED (" in shown or "measured (" in shown
     assert "accuracy [test, id]" in shown and "CO2e at WORLD" in shown
     assert "Inference energy and CO2e (per 1k instances)" in shown and " J" not in shown
+    assert re.search(r"Inference FLOPs / instance\s+n/a \(.+\)", shown)  # null with its reason, not 0
 
 
 @pytest.mark.parametrize(

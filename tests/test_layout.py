@@ -39,7 +39,8 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
             base = node.module or ""
             if node.level:
                 base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in known]
+            targets = submodules or [base]  # `from pkg import mod` depends on mod, not on pkg's __init__
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]

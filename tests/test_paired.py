@@ -134,3 +134,32 @@ def test_check_pairs_two_submission_folders(data_dir, capsys):
     assert [c["verdict"] for c in report["checks"]] == ["pass", "pass", "pass"]
     assert main(["check", "--baseline", entry, "--candidate", str(data_dir), "--task", "ag_news"]) == 2
     assert "must both be run records or both submission folders" in capsys.readouterr().err
+
+
+def _record(p50: float, median_cv: float, energy: float, energy_cv: float, unstable: bool = False):
+    from pathlib import Path
+
+    from benchmark.record import RunRecord
+
+    run = {"status": "complete", "task": {"name": "ag_news"}, "profile": {"name": "cpu"}}
+    metrics = {
+        "eval_sets": {"test": {"accuracy": 0.5}},
+        "latency": {"latency_ms_p50": p50, "latency_median_cv": median_cv, "unstable": unstable},
+        "energy": {"energy_kwh_per_1k": energy, "energy_per_1k_cv": energy_cv, "energy_source": "estimate:cpu-time"},
+    }
+    preds = [{"eval_set": "test", "id": str(i), "prediction": i % 2} for i in range(40)]
+    return RunRecord(Path("r"), run, metrics, preds)
+
+
+def test_record_mode_says_so_and_widens_bands_by_the_between_run_spread():
+    from benchmark.gate import BETWEEN_RUN_CV, gate
+
+    labels = {"test": {str(i): i % 2 for i in range(40)}}
+    base = _record(10.0, 0.01, 1e-4, 0.01)
+    drift = 1 + BETWEEN_RUN_CV["cpu"]["latency_ms_p50"]  # one between-run standard deviation slower
+    report = gate(base, _record(10.0 * drift, 0.01, 1e-4, 0.01, unstable=True), labels)
+    assert report["mode"] == "records" and report["verdict"] == "pass"
+    assert any(n.startswith("mode: records") for n in report["notes"])
+    assert any("latency figure(s) are flagged unstable" in n for n in report["notes"])
+    assert gate(base, _record(10.0 * 4, 0.01, 1e-4, 0.01), labels)["verdict"] == "fail"
+    assert gate(base, _record(10.0, 0.01, 1e-4 * 3, 0.01), labels)["verdict"] == "fail"

@@ -286,3 +286,32 @@ def test_recorded_profile_schema_has_every_profile_field():
     from benchmark.schema import ProfileInfo
 
     assert [f.name for f in dataclasses.fields(Profile)] == list(ProfileInfo.model_fields)
+
+
+def test_measures_carry_their_unit_and_do_the_writers_arithmetic():
+    from benchmark import carbon
+    from benchmark.measures import Duration, Energy, Flops, Power, Rate
+
+    assert Energy.from_joules(3.6e6).kwh == 1.0
+    active = Energy.from_joules(100.0).minus_idle(Power(3.0), Duration(10.0))
+    assert active.joules == pytest.approx(70.0)
+    assert Energy.from_joules(10.0).minus_idle(Power(3.0), Duration(10.0)).kwh == 0.0  # never below idle
+    assert Energy(2.0).per_1k(4000) == Energy(0.5) and Energy(2.0).per_1k(0) is None  # no instances: no figure
+    usa = carbon.lookup("USA")
+    assert Energy(0.5).co2e(usa.g_per_kwh, 1.2).kg == carbon.co2e_kg(0.5, usa, 1.2)
+    assert Flops(30.0).per_instance(3) == Flops(10.0) and Rate.of(10, Duration(0.0)) is None
+    for bad in (lambda: Flops(-1.0), lambda: Duration(float("nan")), lambda: Energy(float("inf"))):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_a_failed_run_is_a_valid_record_that_validate_reports(tmp_path):
+    from benchmark.validate import validate_run
+
+    failure = {"kind": "timeout", "reason": "the entry ran past 3600 s", "stderr_tail": ""}
+    final = write_run(tmp_path / "r", {**RUN, "status": "failed", "failure": failure}, [], {})
+    rec = read_run(final)
+    assert rec.status == "failed" and rec.metrics == {} and rec.predictions == []
+    assert validate_run(final, None) == ["the run failed: the entry ran past 3600 s"]
+    with pytest.raises(RecordError, match="failure"):
+        write_run(tmp_path / "r2", {**RUN, "status": "failed"}, [], {})  # a failed run says why

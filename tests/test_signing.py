@@ -100,3 +100,27 @@ def test_committed_trusted_keys_file_holds_no_private_material():
     text = (Path(__file__).resolve().parent.parent / "leaderboard" / "trusted_keys.json").read_text()
     assert "PRIVATE" not in text
     assert isinstance(json.loads(text)["keys"], list)
+
+
+def test_validate_cli_says_signed_or_self_reported_and_strict_fails_unsigned(tmp_path, keys, data_dir, capsys):
+    from benchmark import cli
+    from tasks import get_task
+
+    data = get_task("ag_news").load(data_dir, None)
+    unsigned = record_factory.write(tmp_path / "store" / "unsigned", data, limit=20)
+    signed = record_factory.write(tmp_path / "store" / "signed", data, limit=20, rng_seed=1)
+    signing.sign_run(signed, signing.load_private_key(keys))
+    args = ["validate", str(tmp_path / "store"), "--data-dir", str(data_dir)]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert f"ok   {signed} (signed;" in out and f"ok   {unsigned} (self-reported;" in out
+    assert "FLOPs counted in the entry's own process" in out and "2 of 2 records valid (1 signed)" in out
+    assert cli.main([*args, "--strict"]) == 1
+    assert f"FAIL {unsigned}: self-reported" in capsys.readouterr().out
+
+
+def test_sign_command_signs_existing_records(tmp_path, keys, capsys):
+    run_dir = _record(tmp_path)
+    assert signing.main(["sign", str(keys), str(tmp_path)]) == 0
+    assert f"signed {run_dir}" in capsys.readouterr().out and signing.record_trust(run_dir) == "signed"
+    assert signing.main(["sign", str(tmp_path / "missing.pem"), str(tmp_path)]) == 2

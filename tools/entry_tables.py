@@ -59,16 +59,20 @@ def table(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]]) -> str
 
 
 def _figures(store: Path, row: dict[str, Any]) -> dict[str, str]:
-    from benchmark.metric_table import missing_reason, value_of
+    from benchmark.metric_table import value_of
     from benchmark.record import read_run
 
     record = read_run(store / row["path"], with_predictions=False)
     out = {}
     for key in COLUMNS:
         value = value_of(record, key)
-        out[key] = format_value(value, metric(key)) if value is not None else (
-            "shared" if "shared" in (missing_reason(record, key) or "") else "—"
-        )
+        training = record.metrics.get("training") or {}
+        if value is not None:
+            out[key] = format_value(value, metric(key))
+        elif key.startswith("training") and training.get("from_cache"):
+            out[key] = "shared"  # the weights another record of this table trained; not free
+        else:
+            out[key] = "—"
     return out
 
 

@@ -18,9 +18,12 @@ from benchmark.isolation import available_isolation
 from benchmark.sandbox import Limits, SandboxedPredictor
 from tests.hostile.driver import TEST, Outcome, make_entry, run_entry
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    available_isolation() != "bwrap", reason="the hostile entries need the isolated level (install bubblewrap)"
-)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        available_isolation() != "bwrap", reason="the hostile entries need the isolated level (install bubblewrap)"
+    ),
+]
 
 
 @dataclass

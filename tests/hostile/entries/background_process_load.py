@@ -8,5 +8,7 @@ from .hostile_util import Base
 
 class Entry(Base):
     def load(self, ctx):
-        subprocess.Popen([sys.executable, "-c", "import time\nend=time.time()+30\nwhile time.time()<end: pass"],
-                         start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-c", "import time\nend=time.time()+30\nwhile time.time()<end: pass"],
+            start_new_session=True,
+        )

@@ -7,5 +7,10 @@ from .hostile_util import Base
 
 class Entry(Base):
     def load(self, ctx):
-        subprocess.Popen(["sleep", "987.654"], start_new_session=True, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["sleep", "987.654"],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )

@@ -7,6 +7,11 @@ from .hostile_util import Base, forge, worker
 
 class Entry(Base):
     def load(self, ctx):
-        reply = {"v": 2, "seq": worker().seq + 1, "kind": "reply", "ok": True,
-                 "result": {"predictions": [1, 1], "flops": 0}}
+        reply = {
+            "v": 2,
+            "seq": worker().seq + 1,
+            "kind": "reply",
+            "ok": True,
+            "result": {"predictions": [1, 1], "flops": 0},
+        }
         forge(json.dumps(reply) + "\n")

@@ -7,7 +7,12 @@ from .hostile_util import Base, forge, worker
 
 class Entry(Base):
     def predict(self, batch):
-        fake = {"v": 2, "seq": worker().seq, "kind": "reply", "ok": True,
-                "result": {"predictions": [3] * len(batch), "flops": 0}}
+        fake = {
+            "v": 2,
+            "seq": worker().seq,
+            "kind": "reply",
+            "ok": True,
+            "result": {"predictions": [3] * len(batch), "flops": 0},
+        }
         forge(json.dumps(fake) + "\n")
         return [0] * len(batch)  # the worker's genuine reply follows: one reply too many
