@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     _job_options(run)
     run.set_defaults(func=_cmd_run)
 
-    submit = sub.add_parser("submit", help="validate, dry-run, run and bundle a submission into DIR/results")
+    submit = sub.add_parser("submit", help="validate, dry-run and run a submission; its record goes to the store (--out)")
     submit.add_argument("dir", help="the submission folder")
     _job_options(submit, submission_flag=False)
     submit.set_defaults(func=_cmd_submit)

@@ -26,12 +26,15 @@ from benchmark.record import RunRecord
 BOOTSTRAP_RESAMPLES = 2000
 NOISE_Z = 2.0  # a change beyond 2 combined standard deviations is not noise
 # Between-run coefficient of variation of one job's figures, per profile, from repeated runs
-# (tools/bench_gate.py: separate runs of one model, half of them beside a CPU-burning neighbour).
-# A profile missing here gets DEFAULT_BETWEEN_RUN_CV.
+# (tools/bench_gate.py: 8 separate runs of one small model, half of them beside a CPU-burning
+# neighbour, on the shared 2-core development machine). Latency: CV 0.054 at load average ~8,
+# 0.33 and 0.55 at ~11; energy (CPU-time estimate): 0.022-0.034. The table takes the worst seen
+# (energy rounded up to 0.05), so record mode cannot gate latency on such a machine: use the
+# paired mode there. A profile missing here gets DEFAULT_BETWEEN_RUN_CV.
 BETWEEN_RUN_CV: dict[str, dict[str, float]] = {
-    "cpu": {"latency_ms_p50": 0.30, "energy_kwh_per_1k": 0.10},
+    "cpu": {"latency_ms_p50": 0.55, "energy_kwh_per_1k": 0.05},
 }
-DEFAULT_BETWEEN_RUN_CV = {"latency_ms_p50": 0.30, "energy_kwh_per_1k": 0.10}
+DEFAULT_BETWEEN_RUN_CV = {"latency_ms_p50": 0.55, "energy_kwh_per_1k": 0.05}
 BANDS_SOURCE = "tools/bench_gate.py calibration on the shared 2-core development machine"
 # (name, metrics block, key, keys of its relative spread; empty = deterministic, compared exactly)
 COST_CHECKS = (

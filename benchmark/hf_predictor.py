@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 from benchmark.errors import ManifestError
@@ -10,6 +11,12 @@ from benchmark.predictor import PredictorContext
 from tasks.base import Instance, TaskInfo, choice_texts, classification_text
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def shown(model_ref: str) -> str:
+    """A local folder by its name (inside the sandbox its absolute path means nothing to the
+    submitter); a Hub id as given."""
+    return PurePath(model_ref).name if PurePath(model_ref).is_absolute() else model_ref
 
 
 def needed_head(task: TaskInfo) -> str:
@@ -60,14 +67,14 @@ class HFPredictor:
         try:
             problem = head_problem(transformers.AutoConfig.from_pretrained(self.model_ref), ctx.task)
             if problem:
-                raise ManifestError(f"model {self.model_ref!r} {problem}")
+                raise ManifestError(f"model {shown(self.model_ref)!r} {problem}")
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_ref)
             self.model = auto.from_pretrained(self.model_ref, dtype=getattr(torch, DTYPES[ctx.dtype]))
         except RuntimeError as exc:
             if "ignore_mismatched_sizes" not in str(exc) and "size mismatch" not in str(exc):
                 raise
             raise ManifestError(
-                f"model {self.model_ref!r}: its head's weights do not fit the head task {ctx.task.name} needs; "
+                f"model {shown(self.model_ref)!r}: its head's weights do not fit the head task {ctx.task.name} needs; "
                 + needed_head(ctx.task)
             ) from None
         except (OSError, ValueError) as exc:

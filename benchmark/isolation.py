@@ -62,6 +62,7 @@ ENV_ALLOW = (
     "OPENBLAS_L2_SIZE",
     "CUDA_VISIBLE_DEVICES",
     "PYTHONHASHSEED",
+    "GREENBENCH_CACHE",  # where a pinned Hub model's folder is (bound read-only at the same path)
 )
 INSTALL_HINT = (
     "for the isolated level (bwrap) install bubblewrap (apt-get install bubblewrap) on a kernel that allows "

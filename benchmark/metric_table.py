@@ -13,6 +13,7 @@ Public API (kept small on purpose, the board imports it):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -175,9 +176,14 @@ def missing_reason(record: Any, key: str) -> str | None:
     return "not measured" if m.cost else "not recorded"
 
 
+_LONG_NUMBER = re.compile(r"\d+\.\d{4,}(?:e-?\d+)?")
+
+
 def _clean(text: Any, limit: int = 160) -> str:
-    """Record-supplied words: printable characters only, bounded (escaping is the renderer's)."""
-    return "".join(ch for ch in str(text)[:limit] if ch.isprintable())
+    """Record-supplied words: printable characters only, bounded (escaping is the renderer's), and
+    any long decimal in them (``CV 0.06685322087837837``) in the one number format."""
+    printable = "".join(ch for ch in str(text)[:limit] if ch.isprintable())
+    return _LONG_NUMBER.sub(lambda match: format_number(float(match.group())), printable)
 
 
 def _is_number(value: Any) -> bool:

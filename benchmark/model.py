@@ -122,6 +122,19 @@ class SandboxedModel:
         self.client.close()
 
 
+def pinned_model_folders(manifest: Manifest, submission_dir: Path) -> tuple[Path, ...]:
+    """A ``kind: hf`` entry's pinned Hub snapshot, fetched here (the child has no network) and shown
+    to the child read-only: only that model's cache folder, never the rest of the Hub cache."""
+    if manifest.kind != "hf":
+        return ()
+    from benchmark.hub.models import resolve_model
+
+    resolved = resolve_model(manifest, submission_dir)
+    if resolved.repo_id is None:
+        return ()  # a folder inside the submission: the child sees it already
+    return (resolved.path.parent.parent,)  # models--org--name/ (snapshots link into its blobs/)
+
+
 def open_model(
     manifest: Manifest,
     submission_dir: Path,
@@ -137,10 +150,17 @@ def open_model(
         from benchmark.loading import load_predictor
 
         return InProcessModel(load_predictor(manifest, submission_dir), ctx)
-    from benchmark.sandbox import SandboxedPredictor, limits_from
+    from benchmark.sandbox import SandboxedPredictor
+    from benchmark.sandbox_types import limits_from
 
     client = SandboxedPredictor(
-        manifest, submission_dir, limits_from(timeout_s, memory_gb), threads, isolation, gpu=ctx.device == "cuda"
+        manifest,
+        submission_dir,
+        limits_from(timeout_s, memory_gb),
+        threads,
+        isolation,
+        gpu=ctx.device == "cuda",
+        readable=pinned_model_folders(manifest, submission_dir),
     )
     client.heartbeat = heartbeat
     if ctx.progress is not None and hasattr(client, "on_progress"):

@@ -58,7 +58,7 @@ def data_identity(data: TaskData) -> dict[str, Any]:
 def resolve_isolation(requested: str) -> str:
     if requested == "none":
         return "none"
-    from benchmark.sandbox import resolve_isolation as resolve
+    from benchmark.isolation import resolve_isolation as resolve
 
     return resolve(requested)
 

@@ -15,6 +15,8 @@ import itertools
 import os
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -35,6 +37,15 @@ def _own_group(controller: str) -> Path | None:
     return None
 
 
+def _remove_stale(parent: Path) -> None:
+    """Empty groups left by a harness that was killed (atexit never ran): rmdir fails on a busy one."""
+    for group in parent.glob("greenbench-*-*"):
+        owner = group.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
 class JobGroup:
     """One job's cgroups. ``create`` returns None where cgroups cannot be made (not root, v2 only)."""
 
@@ -52,6 +63,7 @@ class JobGroup:
                 parent = _own_group(controller)
                 if parent is None or not parent.is_dir():
                     raise OSError(f"no {controller} cgroup")
+                _remove_stale(parent)
                 (parent / name).mkdir()
                 paths[controller] = parent / name
             (paths["pids"] / "pids.max").write_text(str(max_procs))
@@ -189,3 +201,45 @@ def any_runnable(tasks: list[int]) -> bool:
         if fields and fields[0] == "R":
             return True
     return False
+
+
+@dataclass
+class IdleWatch:
+    """Work the child's tree does while no request is outstanding, which no meter sees. ``cpu`` and
+    ``tasks`` read the tree (cgroup or /proc); each check returns what it found, or None."""
+
+    cpu: Callable[[], float | None]
+    tasks: Callable[[], list[int]]
+    idle_cpu_s: float = 0.0
+    idle_wall_s: float = 0.0
+    since: tuple[float, float] | None = None  # (wall, cpu) when the last reply came
+
+    def mark(self) -> None:
+        cpu = self.cpu()
+        self.since = (time.monotonic(), cpu) if cpu is not None else None
+
+    def gap_excess(self, allowance_s: float, share: float) -> str | None:
+        """CPU summed over every gap between requests, against an allowance plus a share of the gaps."""
+        cpu = self.cpu()
+        if self.since is None or cpu is None:
+            return None
+        self.idle_cpu_s += max(0.0, cpu - self.since[1])
+        self.idle_wall_s += time.monotonic() - self.since[0]
+        if self.idle_cpu_s > allowance_s + share * self.idle_wall_s:
+            return f"{self.idle_cpu_s:.2f} CPU s between requests"
+        return None
+
+    def quiet_excess(self, settle_s: float, window_s: float, allowance_s: float, samples: int = 10) -> str | None:
+        """After a settle (thread pools spin briefly), a task runnable in most samples of the window,
+        or CPU time over the allowance."""
+        time.sleep(settle_s)
+        before, runnable = self.cpu(), 0
+        for _ in range(samples):
+            runnable += any_runnable(self.tasks())
+            time.sleep(window_s / samples)
+        after = self.cpu()
+        used = after - before if before is not None and after is not None else 0.0
+        self.mark()
+        if runnable > samples // 2 or used > allowance_s:
+            return f"{used:.2f} CPU s, a thread runnable in {runnable} of {samples} samples, in the {window_s:g} s"
+        return None

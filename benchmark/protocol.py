@@ -9,9 +9,12 @@ the request it answers before anything reads a field. Every violation is a ``Pro
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import os
+import secrets
 import selectors
 from typing import Any
 
@@ -178,3 +181,30 @@ class Pipe:
             return None
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
+
+
+class OpaqueIds:
+    """Per-run salted instance ids: the child never sees an id that names a public row (``test-<row>``
+    gives the answer away); the parent maps each back."""
+
+    def __init__(self) -> None:
+        self.salt = secrets.token_bytes(16)
+        self.public: dict[str, str] = {}
+
+    def rows(self, instances: Any, with_label: bool) -> list[dict[str, Any]]:
+        return [
+            {"id": self.opaque(i.id), "inputs": dict(i.inputs), "label": i.label if with_label else None}
+            for i in instances
+        ]
+
+    def opaque(self, instance_id: str) -> str:
+        opaque = "i" + hmac.new(self.salt, instance_id.encode(), hashlib.sha256).hexdigest()[:20]
+        self.public[opaque] = instance_id
+        return opaque
+
+
+def progress_text(progress: dict[str, Any]) -> str:
+    """A checked progress message as heartbeat text: ``step 3 of 10, loss 0.25; epoch 1``."""
+    text = f"step {progress['step']}" + (f" of {progress['total']}" if progress["total"] is not None else "")
+    text += f", loss {progress['loss']:.4g}" if progress["loss"] is not None else ""
+    return text + (f"; {progress['note'][:120]}" if progress["note"] else "")

@@ -57,6 +57,12 @@ def _text(value: Any, limit: int = 120) -> str:
     return "".join(ch for ch in str(value)[:limit] if ch.isprintable()) if value is not None else "—"
 
 
+def _first_line(reason: Any) -> str:
+    """A reason's first line: the child's output that may follow it is shown on rows of its own."""
+    lines = str(reason).splitlines() if reason is not None else []
+    return _text(lines[0].rstrip(":"), 400) if lines else "—"
+
+
 def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Flat {metric key: stored value} for the figures the record has (the board's row values)."""
     out = {m.key: value_of(metrics, m.key) for m in METRICS}
@@ -200,7 +206,7 @@ def price_tag_rows(record: RunRecord) -> list[Row]:
         failure = _get(run, "failure") or {}
         rows = [
             Row("failure", "kind", _text(_get(failure, "kind"), 40)),
-            Row("failure", "reason", _text(_get(failure, "reason"), 400)),
+            Row("failure", "reason", _first_line(_get(failure, "reason"))),
         ]
         tail = _get(failure, "stderr_tail")
         lines = str(tail).splitlines()[-STDERR_LINES:] if tail else []
@@ -317,10 +323,10 @@ def compare_table(records: list[RunRecord]) -> str:
     Sections and units are the price tag's; a warning under a row names the run it concerns, and
     a failed run's column reads "failed" with its cause below the table.
     """
-    heads = [
+    heads = _unique([
         f"{_text(_get(r.run, 'submission', 'name'), 40)} {_text(_get(r.run, 'submission', 'version'), 20)}"
         for r in records
-    ]
+    ])  # fmt: skip
     rows: list[tuple[str, list[str], list[str]]] = [
         (
             "task / profile",
@@ -341,11 +347,19 @@ def compare_table(records: list[RunRecord]) -> str:
             values = [value_of(r, m.key) for r in records]
             if all(v is None for v in values):
                 continue
-            cells = [
-                "—" if r.status == "failed" else format_value(v, m, reason=missing_reason(r, m.key))
-                for v, r in zip(values, records, strict=True)
+            # A missing figure's reason can be a sentence: "n/a" in the cell, the reason below the row.
+            cells = ["—" if r.status == "failed" else format_value(v, m) if v is not None else "n/a"
+                     for v, r in zip(values, records, strict=True)]  # fmt: skip
+            notes = [
+                f"{head}: {w}"
+                for head, v, r in zip(heads, values, records, strict=True)
+                for w in (
+                    figure_warnings(r, m.key)
+                    if v is not None
+                    else [f"{m.label} not available: {missing_reason(r, m.key)}"]
+                )
+                if r.status != "failed"
             ]
-            notes = [f"{head}: {w}" for head, r in zip(heads, records, strict=True) for w in figure_warnings(r, m.key)]
             section_rows.append((f"  {m.label} [{m.display_unit}, {m.direction} is better]", cells, notes))
         if section_rows:
             title = SECTIONS[section] + (" (primary eval set)" if section == "quality" else "")
@@ -358,6 +372,12 @@ def compare_table(records: list[RunRecord]) -> str:
         ("energy source", [_text(_get(e, "energy_source"), 40) if isinstance(e, Mapping) else "—" for e in energy], [])
     )
     return _render_columns(heads, rows, _failures(records, heads))
+
+
+def _unique(heads: list[str]) -> list[str]:
+    """Two runs of one entry version (another profile, another seed) get numbered columns, so a
+    warning line can say which one it concerns."""
+    return [f"{h} #{i}" if heads.count(h) > 1 else h for i, h in enumerate(heads, start=1)]
 
 
 def _failures(records: list[RunRecord], heads: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmark import progress
 from benchmark.errors import UserError
 from benchmark.metrics import score_eval_set
 from benchmark.model import ModelHandle, open_model
@@ -130,7 +131,9 @@ def accuracy_pass(
     return scores, rows
 
 
-def fit_or_restore(model: ModelHandle, job: PreparedJob, meter: Any, idle: Any) -> dict[str, Any] | None:
+def fit_or_restore(
+    model: ModelHandle, job: PreparedJob, meter: Any, idle: Any, steps: progress.StepProgress
+) -> dict[str, Any] | None:
     """Train, or reload weights a job with the same training identity made. The harness decides,
     and a reuse carries the training price tag of the run that paid it, marked as shared."""
     from benchmark.costs import measure_training
@@ -146,7 +149,8 @@ def fit_or_restore(model: ModelHandle, job: PreparedJob, meter: Any, idle: Any) 
         return {**cached["training"], "from_cache": True, "shared_from": cached["job_key"]}
     log(f"[3/6] fit on {len(job.train)} training instances (metered: {meter.source})")
     slot.clear()
-    training = measure_training(model, job.train, job.data.dev, job.profile, meter, idle)
+    with steps.showing():
+        training = measure_training(model, job.train, job.data.dev, job.profile, meter, idle)
     training.update(from_cache=False, shared_from=None)
     if model.can_restore:
         slot.remember(training, job.key)
@@ -165,7 +169,7 @@ def collect_diagnostics(model: ModelHandle) -> dict[str, Any]:
     return json.loads(text)
 
 
-def measure(model: ModelHandle, job: PreparedJob) -> Measurements:
+def measure(model: ModelHandle, job: PreparedJob, steps: progress.StepProgress) -> Measurements:
     """Fit (metered), the accuracy pass, then the cost passes; one idle baseline serves both meters."""
     from benchmark.costs import idle_baseline, measure_costs
     from benchmark.meters import default_meter
@@ -173,7 +177,7 @@ def measure(model: ModelHandle, job: PreparedJob) -> Measurements:
     meter = default_meter(job.profile)
     needs_idle = job.spec.measure_costs or model.can_fit
     idle = idle_baseline(meter, job.profile.idle_seconds) if needs_idle else None
-    training = fit_or_restore(model, job, meter, idle)
+    training = fit_or_restore(model, job, meter, idle, steps)
     log("[4/6] accuracy pass")
     scores, rows = accuracy_pass(model, job)
     metrics: dict[str, Any] = {"eval_sets": scores, **({"training": training} if training else {})}
@@ -188,31 +192,42 @@ def measure(model: ModelHandle, job: PreparedJob) -> Measurements:
     return Measurements(scores, rows, metrics)
 
 
-def context(job: PreparedJob, weights_dir: Path) -> PredictorContext:
+def context(job: PreparedJob, weights_dir: Path, steps: progress.StepProgress) -> PredictorContext:
     return PredictorContext(
-        job.data.info, job.profile.device, job.profile.precision, job.spec.seed, job.submission_dir, weights_dir
+        job.data.info,
+        job.profile.device,
+        job.profile.precision,
+        job.spec.seed,
+        job.submission_dir,
+        weights_dir,
+        progress=steps.on_message,
     )
 
 
 def execute(job: PreparedJob, options: RunOptions, request: JobRequest) -> RunResult:
     """Open the model, measure, write; a submission's failure becomes a failed record."""
-    from benchmark.sandbox import SandboxFailure
+    from benchmark.isolation import isolation_notice
+    from benchmark.sandbox_types import SandboxFailure
 
     log(f"[2/6] submission {job.manifest.name} {job.manifest.version} ({job.manifest.kind}): isolation {job.spec.isolation}")
+    notice = isolation_notice(job.spec.isolation)
+    if notice:
+        logger.warning(notice)
     setup_torch(job)
     model: ModelHandle | None = None
+    steps = progress.StepProgress()
     try:
         model = open_model(
             job.manifest,
             job.submission_dir,
-            context(job, job.weight_slot().dir),
+            context(job, job.weight_slot().dir, steps),
             job.spec.isolation,
             job.profile.threads,
             options.timeout_s,
             options.memory_gb,
             heartbeat=log if options.progress else None,
         )
-        measured = measure(model, job)
+        measured = measure(model, job, steps)
     except (SandboxFailure, PredictionError) as exc:
         failure = {
             "kind": getattr(exc, "kind", "prediction"),
@@ -243,4 +258,3 @@ def run_job(request: JobRequest, options: RunOptions | None = None) -> RunResult
     if completed(job, options):
         return RunResult(request, job.record_dir, "skipped", "already complete", job.key)
     return execute(job, options, request)
-pwned

@@ -10,12 +10,9 @@ kills all of it when the job ends. Every message from the child is parsed as hos
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import resource
-import secrets
 import shutil
 import signal
 import subprocess
@@ -27,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import ManifestError, UserError
-from benchmark.isolation import (
+from benchmark.isolation import (  # noqa: F401 (re-exported for the runner)
     ISOLATION_ORDER,
     VERIFIED_LEVEL,
     Mounts,
@@ -41,29 +38,22 @@ from benchmark.isolation import (
 )
 from benchmark.manifest import Manifest
 from benchmark.predictor import PredictorContext
-from benchmark.proctree import JobGroup, any_runnable, tree_cpu_seconds, tree_tasks
-from benchmark.protocol import PROTOCOL_VERSION, Pipe, ProtocolError, check_progress, check_reply, parse_line
-from benchmark.sandbox_types import Limits, SandboxFailure, SandboxStartError, limits_from
+from benchmark.proctree import IdleWatch, JobGroup, tree_cpu_seconds, tree_tasks
+from benchmark.protocol import (
+    PROTOCOL_VERSION,
+    OpaqueIds,
+    Pipe,
+    ProtocolError,
+    check_progress,
+    check_reply,
+    parse_line,
+    progress_text,
+)
+from benchmark.sandbox_types import Limits, SandboxFailure, SandboxStartError, limits_from  # noqa: F401
 from tasks.base import Instance
 
-__all__ = [
-    "ISOLATION_ORDER",
-    "Limits",
-    "SandboxFailure",
-    "SandboxStartError",
-    "SandboxedPredictor",
-    "available_isolation",
-    "child_env",
-    "isolation_notice",
-    "limits_from",
-    "resolve_isolation",
-]
 STDERR_TAIL_LINES = 20
 HELLO_TIMEOUT_S = 120.0
-
-
-def _instance_json(inst: Instance, opaque_id: str, with_label: bool) -> dict[str, Any]:
-    return {"id": opaque_id, "inputs": dict(inst.inputs), "label": inst.label if with_label else None}
 
 
 class SandboxedPredictor:
@@ -104,11 +94,8 @@ class SandboxedPredictor:
         self._stderr: Any = None
         self._deadline = 0.0
         self._seq = 0
-        self._salt = secrets.token_bytes(16)
-        self._ids: dict[str, str] = {}
-        self._idle_from: tuple[float, float] | None = None  # (wall, cpu) when the last reply came
-        self.idle_cpu_s = 0.0
-        self.idle_wall_s = 0.0
+        self.ids = OpaqueIds()
+        self.watch = IdleWatch(self.cpu_seconds, self._tasks)
         # Called every ``heartbeat_s`` while a request is outstanding, so an hour-long ``fit`` is
         # not a silent hour; it relays the entry's last progress message, else its last stderr line.
         self.heartbeat: Callable[[str], None] | None = None
@@ -217,12 +204,7 @@ class SandboxedPredictor:
 
     def original_id(self, opaque: str) -> str | None:
         """The public id behind an opaque id the child saw (None for an id the harness never sent)."""
-        return self._ids.get(opaque)
-
-    def _opaque(self, instance_id: str) -> str:
-        opaque = "i" + hmac.new(self._salt, instance_id.encode(), hashlib.sha256).hexdigest()[:20]
-        self._ids[opaque] = instance_id
-        return opaque
+        return self.ids.public.get(opaque)
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
         try:
@@ -239,10 +221,7 @@ class SandboxedPredictor:
         took = f"{elapsed_s:.0f} s" if elapsed_s < 120 else f"{elapsed_s / 60:.0f} min"
         message = f"      {op} still running: {took}"
         if self.last_progress is not None:
-            p = self.last_progress
-            step = f"step {p['step']}" + (f" of {p['total']}" if p["total"] is not None else "")
-            loss = f", loss {p['loss']:.4g}" if p["loss"] is not None else ""
-            return message + f"; {step}{loss}" + (f"; {p['note'][:120]}" if p["note"] else "")
+            return f"{message}; {progress_text(self.last_progress)}"
         last = self.stderr_tail().splitlines()
         if last:
             message += f"; submission's last stderr line: {last[-1].strip()[:160]}"
@@ -256,40 +235,25 @@ class SandboxedPredictor:
 
     # -- background work ------------------------------------------------------------------
     def _mark_idle(self) -> None:
-        cpu = self.cpu_seconds()
-        self._idle_from = (time.monotonic(), cpu) if cpu is not None else None
+        self.watch.mark()
+
+    def _tasks(self) -> list[int]:
+        if self.group is not None:
+            return self.group.tasks()
+        return tree_tasks(self.proc.pid) if self.proc is not None else []
 
     def _check_idle(self, op: str) -> None:
-        if self._idle_from is None:
-            return
-        cpu = self.cpu_seconds()
-        if cpu is None:
-            return
-        self.idle_cpu_s += max(0.0, cpu - self._idle_from[1])
-        self.idle_wall_s += time.monotonic() - self._idle_from[0]
-        if self.idle_cpu_s > self.idle_allowance_s + self.idle_share * self.idle_wall_s:
-            self._background(f"{self.idle_cpu_s:.2f} CPU s between requests (before {op})")
+        excess = self.watch.gap_excess(self.idle_allowance_s, self.idle_share)
+        if excess:
+            self._background(f"{excess}, before {op}")
 
     def check_quiet(self, after: str) -> None:
-        """Fail the run if the child's tree keeps working while no request is outstanding: after a
-        settle (thread pools spin briefly), a task found runnable in most samples of the window, or
-        CPU time over the allowance, is work outside the meters."""
+        """Fail the run if the child's tree keeps working once ``after`` has returned (kind background-work)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        time.sleep(self.quiet_settle_s)
-        before, runnable, samples = self.cpu_seconds(), 0, 10
-        for _ in range(samples):
-            tasks = self.group.tasks() if self.group is not None else tree_tasks(self.proc.pid)
-            runnable += any_runnable(tasks)
-            time.sleep(self.quiet_window_s / samples)
-        after_cpu = self.cpu_seconds()
-        used = (after_cpu - before) if before is not None and after_cpu is not None else 0.0
-        if runnable > samples // 2 or used > self.quiet_allowance_s:
-            self._background(
-                f"{used:.2f} CPU s, a thread runnable in {runnable} of {samples} samples, "
-                f"in the {self.quiet_window_s:g} s after {after} returned"
-            )
-        self._mark_idle()
+        excess = self.watch.quiet_excess(self.quiet_settle_s, self.quiet_window_s, self.quiet_allowance_s)
+        if excess:
+            self._background(f"{excess} after {after} returned")
 
     def _background(self, what: str) -> None:
         self._kill()
@@ -431,7 +395,7 @@ class SandboxedPredictor:
         return self.predict_with_flops(batch, count=False)[0]
 
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
-        rows = [_instance_json(i, self._opaque(i.id), False) for i in batch]
+        rows = self.ids.rows(batch, False)
         result = self._request("predict", {"batch": rows, "count_flops": count}, batch=len(rows))
         return result["predictions"], result["flops"]
 
@@ -440,8 +404,8 @@ class SandboxedPredictor:
 
     def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
         body = {
-            "train": [_instance_json(i, self._opaque(i.id), True) for i in train],
-            "dev": [_instance_json(i, self._opaque(i.id), True) for i in dev],
+            "train": self.ids.rows(train, True),
+            "dev": self.ids.rows(dev, True),
             "count_flops": count,
         }
         flops = self._request("fit", body)["flops"]

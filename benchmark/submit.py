@@ -57,8 +57,9 @@ def placeholder_problems(manifest: Manifest) -> list[str]:
 
 
 def submit(request: JobRequest, options: RunOptions) -> Path:
-    """Validate the manifest, dry-run a handful of instances, run in full into ``DIR/results``,
-    then validate the record. Returns the run folder; raises ``UserError`` at the first failure."""
+    """Validate the manifest, dry-run a handful of instances, run in full into the records store
+    (``--out``, default ``runs/``), then validate the record against the submission's code.
+    Returns the run folder; raises ``UserError`` at the first failure."""
     folder = request.submission
     manifest = load_manifest(folder)  # every manifest problem at once, each with its fix
     problems = placeholder_problems(manifest)
@@ -85,8 +86,10 @@ def submit(request: JobRequest, options: RunOptions) -> Path:
                 + (f"\n--- the submission's last output ---\n{tail}" if tail else "")
             )
 
-    log("dry run passed; now the full run, costs measured")
-    result = run_job(request, replace(options, out=folder / "results"))
+    log(f"dry run passed; now the full run, costs measured, into the store {options.out}")
+    # Not into the submission folder: every file there is code (code digest scheme 2), so a record
+    # written inside it would change the digest it records and never validate.
+    result = run_job(request, options)
     if result.run_dir is None or result.status == "failed":
         raise UserError(f"the full run failed: {result.message}")
     problems = validate_run(result.run_dir, request.data_dir, folder)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from benchmark.metric_table import format_number, metric
-from leaderboard.labels import Box, place_labels
+from leaderboard.labels import CHAR_W, Box, place_labels
 from leaderboard.points import Floor, Point, fronts, sweeps
 from leaderboard.safe import esc
 
@@ -125,19 +125,17 @@ def _frame(axes: _Axes, x_key: str, title: str) -> list[str]:
     return out
 
 
-def _floor_line(
-    axes: _Axes, floor: Floor | None, markers: list[tuple[float, float]]
-) -> tuple[list[str], Box | None]:
+def _floor_line(axes: _Axes, floor: Floor | None, markers: list[tuple[float, float]]) -> tuple[list[str], Box | None]:
     if floor is None:
         return [], None
     if not axes.floor_shown:
         text = f"floor: {floor.entry} {floor.accuracy * 100:.3g}% (below the axis)"
         x, y = LEFT + PLOT_W - 4, TOP + PLOT_H - 5
-        box = Box(x - len(text) * 6.2, y - 11, x, y + 2)
+        box = Box(x - len(text) * CHAR_W, y - 11, x, y + 2)
         return [f'<text x="{x}" y="{y}" class="floorlabel ptlabel" text-anchor="end">{esc(text)}</text>'], box
     y = axes.sy(floor.accuracy)
     text = f"floor: {floor.entry} {floor.accuracy * 100:.3g}%"
-    width = len(text) * 6.2
+    width = len(text) * CHAR_W
     above = y - 13 > TOP
     y0, y1 = (y - 13, y - 2) if above else (y + 2, y + 13)
     box = Box(LEFT + PLOT_W - 4 - width, y0, LEFT + PLOT_W - 4, y1)
@@ -194,8 +192,13 @@ def pareto_svg(
     out += floor_svg
     front_list = fronts(usable, x_key, floor) if show_fronts else []
     out += _front_paths(axes, x_key, front_list)
-    for _key, members in sweeps(usable):
+    ends: list[tuple[float, float, str]] = []
+    for key, members in sweeps(usable):
         colour, _ = style_of(styles.get(members[0].entry, 0))
+        for end in (members[0], members[-1]):  # a sweep's ends say what it sweeps
+            ends.append(
+                (axes.sx(end.values[x_key]), axes.sy(end.values["accuracy"]), f"{key}={end.first.params.get(key)}")
+            )
         pts = " ".join(f"{axes.sx(p.values[x_key]):.1f},{axes.sy(p.values['accuracy']):.1f}" for p in members)
         out.append(f'<polyline points="{pts}" class="curve" stroke="{colour}"/>')
     on_front = {id(p) for f in front_list for p in f.members}
@@ -219,6 +222,7 @@ def pareto_svg(
             f'data-href="entry-{esc(p.first.entry_slug)}.html#{esc(p.first.run_id)}"><title>{esc(_hover(p, x_key, shape == "down"))}</title></use>'
         )
     wanted = [(axes.sx(p.values[x_key]), axes.sy(p.values["accuracy"]), p.name) for f in front_list for p in f.members]
+    wanted += ends  # after the front's labels: they give way when space is short
     for x, y, text, anchor in place_labels(wanted, centres, Box(LEFT, TOP, LEFT + PLOT_W, TOP + PLOT_H), floor_box):
         out.append(f'<text x="{x:.1f}" y="{y:.1f}" class="ptlabel" text-anchor="{anchor}">{esc(text)}</text>')
     out.append("</svg>")
@@ -278,9 +282,10 @@ def legend(styles: dict[str, int], has_estimates: bool) -> Markup:
     return Markup('<ul class="legend">' + "".join(items + keys) + "</ul>")
 
 
-def histogram_svg(counts: dict, title: str, x_label: str) -> Markup:
+def histogram_svg(counts: dict, title: str, x_label: str, last: int | None = None) -> Markup:
     """A small bar chart (an early-exit histogram) from an entry's diagnostics; untrusted input, so
-    keys and values are coerced and escaped, and integer layers with no instances are drawn too."""
+    keys and values are coerced and escaped, and integer layers with no instances are drawn too
+    (up to ``last`` when the caller knows how many layers there are)."""
     items: dict[str, int] = {}
     for key, value in list(counts.items())[:64]:
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
@@ -290,8 +295,9 @@ def histogram_svg(counts: dict, title: str, x_label: str) -> Markup:
     if all(k.lstrip("-").isdigit() for k in items):
         ints = sorted(int(k) for k in items)
         first = min(ints[0], 1) if ints[0] >= 0 else ints[0]  # layers count from 1: show the empty early ones
-        if ints[-1] - first <= 48:
-            items = {str(k): items.get(str(k), 0) for k in range(first, ints[-1] + 1)}
+        top_layer = max(ints[-1], last if last is not None and last <= 48 else ints[-1])
+        if top_layer - first <= 48:
+            items = {str(k): items.get(str(k), 0) for k in range(first, top_layer + 1)}
     width, height, left, bottom, top = 260, 130, 30, 28, 30
     total = sum(items.values()) or 1
     peak = max(items.values()) or 1

@@ -109,7 +109,9 @@ def _values(metrics: dict[str, Any], primary: str) -> tuple[dict[str, float], bo
     training = _mapping(metrics.get("training"), "metrics.json training")
     shared = bool(training.get("from_cache"))
     for m in METRICS:
-        figure = _figure(_walk(metrics, m.path, primary), "/".join(m.path).replace(PRIMARY, primary), m.key in FRACTIONS)
+        figure = _figure(
+            _walk(metrics, m.path, primary), "/".join(m.path).replace(PRIMARY, primary), m.key in FRACTIONS
+        )
         if figure is not None:
             values[m.key] = figure
     return values, shared

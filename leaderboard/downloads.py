@@ -43,7 +43,8 @@ def point_row(point: Point, on_front: bool) -> dict[str, Any]:
 def write_board(out: Path, stem: str, task: str, profile: str, rows: list[dict[str, Any]]) -> None:
     units = {m.key: m.unit for m in METRICS}
     (out / f"{stem}.json").write_text(
-        json.dumps({"task": task, "profile": profile, "units": units, "points": rows}, allow_nan=False), encoding="utf-8"
+        json.dumps({"task": task, "profile": profile, "units": units, "points": rows}, allow_nan=False),
+        encoding="utf-8",
     )
     columns = [*FIELDS, "accuracy_ci95_low", "accuracy_ci95_high", *(m.key for m in METRICS)]
     buffer = io.StringIO()

@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from benchmark.metric_table import METRICS, metric
-from leaderboard.charts import histogram_svg
+from leaderboard.charts import histogram_svg, marker_defs, pareto_svg
 from leaderboard.collect import BoardRun
 from leaderboard.points import Point
 from leaderboard.safe import esc, fmt, num
@@ -70,7 +70,9 @@ def price_tag_rows(run: BoardRun) -> list[tuple[str, str]]:
             (
                 "CO2e / 1k at reference grids",
                 " · ".join(
-                    f"{esc(region)} {fmt(ref.get('co2e_kg'), 1000)} g" for region, ref in refs.items() if isinstance(ref, dict)
+                    f"{esc(region)} {fmt(ref.get('co2e_kg'), 1000)} g"
+                    for region, ref in refs.items()
+                    if isinstance(ref, dict)
                 ),
             )
         )
@@ -107,7 +109,10 @@ def _diagnostic_figure(run: BoardRun) -> str:
         return ""
     threshold = num(run.diagnostics.get("threshold"))
     title = f"Exit layer (threshold {fmt(threshold)})" if threshold is not None else "Exit layer"
-    return f'<figure class="diag">{histogram_svg(hist, title, "layer at which instances left")}</figure>'
+    temperatures = run.diagnostics.get("temperatures")  # one per exit: how many layers there are
+    layers = num(run.diagnostics.get("n_layers")) or (len(temperatures) if isinstance(temperatures, list) else None)
+    chart = histogram_svg(hist, title, "layer at which instances left", int(layers) if layers else None)
+    return f'<figure class="diag">{chart}</figure>'
 
 
 def heading(run: BoardRun, label: str) -> str:
@@ -175,12 +180,15 @@ def entry_body(runs: list[BoardRun], points_by_board: dict[tuple[str, str], list
     by_board: dict[tuple[str, str], list[BoardRun]] = defaultdict(list)
     for run in runs:
         by_board[(run.task, run.profile)].append(run)
-    out: list[str] = []
+    out: list[str] = [marker_defs()]
     for (task, profile), members in sorted(by_board.items()):
         out.append(f"<h2>{esc(task)} · profile {esc(profile)}</h2>")
         points = points_by_board.get((task, profile), [])
         if len(points) > 1 or any(len(p.runs) > 1 for p in points):
             out.append(sweep_summary(points))
+        if len(points) > 1 and sum("energy_kwh_per_1k" in p.values for p in points) > 1:
+            chart = pareto_svg(points, "energy_kwh_per_1k", None, {points[0].entry: 0})
+            out.append(f'<figure class="sweepchart">{chart}<p class="tip" hidden></p></figure>')
         members.sort(key=lambda r: (labels.get(r.run_id, ""), r.seed if r.seed is not None else -1, r.finished_at))
         out.extend(run_section(r, labels.get(r.run_id, "")) for r in members)
     return Markup("".join(out))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 FONT = 10.5  # px in viewBox units, as .ptlabel in style.css
-CHAR_W = FONT * 0.62  # a generous average advance, so the estimate is wider than the text drawn
+CHAR_W = FONT * 0.7  # wider than the average advance (digits, "w" and "=" run wide), so estimates never fall short
 MAX_CHARS = 34
 
 
@@ -54,12 +54,12 @@ def place_labels(
     taken: list[Box] = [reserved] if reserved else []
     dots = [Box(x - 4, y - 4, x + 4, y + 4) for x, y in markers]
     placed: list[tuple[float, float, str, str]] = []
-    seen: set[str] = set()
+    seen: set[tuple[float, float]] = set()  # one label per point: a sweep end on the front keeps its front label
     for px, py, raw in wanted:
         text = raw if len(raw) <= MAX_CHARS else raw[: MAX_CHARS - 1] + "…"
-        if text in seen:
+        if (round(px, 1), round(py, 1)) in seen:
             continue
-        width = len(text) * CHAR_W
+        width = len(text) * CHAR_W + 2
         for dx, dy, anchor in SPOTS:
             box = _box(px + dx, py + dy, anchor, width)
             if not box.inside(bounds) or any(box.overlaps(t) for t in taken):
@@ -67,7 +67,7 @@ def place_labels(
             if any(box.overlaps(d) for d in dots):
                 continue
             taken.append(box)
-            seen.add(text)
+            seen.add((round(px, 1), round(py, 1)))
             placed.append((px + dx, py + dy, text, anchor))
             break
     return placed

@@ -26,7 +26,9 @@ CHART_KEYS = (
 
 def _front_key(points: Sequence[Point]) -> str:
     """The cost the headline front is drawn against: energy when any run has it, else FLOPs."""
-    return "energy_kwh_per_1k" if any("energy_kwh_per_1k" in p.values for p in points) else "inference_flops_per_instance"
+    return (
+        "energy_kwh_per_1k" if any("energy_kwh_per_1k" in p.values for p in points) else "inference_flops_per_instance"
+    )
 
 
 def summary(points: Sequence[Point]) -> dict[str, Any]:

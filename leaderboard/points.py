@@ -149,12 +149,13 @@ def fronts(points: Sequence[Point], x_key: str, floor: Floor | None) -> list[Fro
     points, so an estimate never beats a measurement on paper."""
     spec = metric(x_key)
     usable = [
-        p
-        for p in points
-        if not p.is_floor and x_key in p.values and "accuracy" in p.values and beats_floor(p, floor)
+        p for p in points if not p.is_floor and x_key in p.values and "accuracy" in p.values and beats_floor(p, floor)
     ]
     if spec.section == "energy":
-        classes = [("measured", [p for p in usable if p.measured]), ("estimated", [p for p in usable if not p.measured])]
+        classes = [
+            ("measured", [p for p in usable if p.measured]),
+            ("estimated", [p for p in usable if not p.measured]),
+        ]
     else:
         classes = [("all", usable)]
     out = []
@@ -195,7 +196,11 @@ def sweeps(points: Sequence[Point]) -> list[tuple[str, list[Point]]]:
                 rest = {k: v for k, v in p.first.params.items() if k != key}
                 buckets[json.dumps([rest, p.first.version, p.measured], sort_keys=True, default=str)].append(p)
             for members in buckets.values():
-                if len(members) >= 2 and all(_numeric(p.first.params.get(key)) for p in members) and (best is None or len(members) > len(best[1])):
+                if (
+                    len(members) >= 2
+                    and all(_numeric(p.first.params.get(key)) for p in members)
+                    and (best is None or len(members) > len(best[1]))
+                ):
                     best = (key, members)
         if best:
             key, members = best
@@ -230,9 +235,7 @@ def relative_summary(front: Front, x_key: str) -> list[str]:
         ratio = top.values[x_key] / p.values[x_key]
         if spec.higher_is_better:
             ratio = 1 / ratio
-        lines.append(
-            f"{p.name}: {delta:+.1f} points for {ratio:.1f}x less {spec.label.lower()} than {top.name}"
-        )
+        lines.append(f"{p.name}: {delta:+.1f} points for {ratio:.1f}x less {spec.label.lower()} than {top.name}")
     return lines
 
 

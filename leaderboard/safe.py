@@ -11,10 +11,7 @@ from typing import Any
 
 # No inline script or style, nothing remote: the only script is static/board.js, the only style
 # static/style.css, images are the site's own files.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "base-uri 'none'; form-action 'none'"
-)
+CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})  # as html.escape
 MAX_TEXT = 300  # longer record strings are cut: a name is not an essay, and a page stays light
 

@@ -73,10 +73,22 @@ _PROFILE = {
 }
 
 
-def record(rng: random.Random, index: int, entry: str, task: str, profile: str, width: int, seed: int) -> tuple[dict, dict]:
+def record(
+    rng: random.Random, index: int, entry: str, task: str, profile: str, width: int, seed: int
+) -> tuple[dict, dict]:
     """One (run.json, metrics.json) pair; accuracy and costs rise with ``width`` plus seed noise."""
     baseline = entry == "majority-class"
-    accuracy = 0.25 if baseline else min(0.97, 0.55 + 0.025 * width + rng.uniform(-0.02, 0.02) + int(hashlib.sha256(entry.encode()).hexdigest(), 16) % 7 / 100)
+    accuracy = (
+        0.25
+        if baseline
+        else min(
+            0.97,
+            0.55
+            + 0.025 * width
+            + rng.uniform(-0.02, 0.02)
+            + int(hashlib.sha256(entry.encode()).hexdigest(), 16) % 7 / 100,
+        )
+    )
     flops = 1e3 if baseline else 1e7 * 1.6**width * rng.uniform(0.9, 1.1)
     energy = 1e-7 if baseline else flops * 2e-15 * rng.uniform(0.8, 1.2)
     measured = int(hashlib.sha256(entry.encode()).hexdigest(), 16) % 3 == 1  # an entry's meter does not change

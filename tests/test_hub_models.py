@@ -157,16 +157,18 @@ def test_a_model_that_is_neither_folder_nor_hub_id(tmp_path):
         resolve_model(load_manifest(folder), folder, tmp_path / "hub")
 
 
+@pytest.mark.parametrize("sandbox", ["none", "auto"])
 def test_a_pinned_hub_submission_runs_end_to_end_offline(
-    tmp_path, tiny_checkpoint, data_dir, fast_profile, isolated_cache, monkeypatch
+    tmp_path, tiny_checkpoint, data_dir, fast_profile, isolated_cache, monkeypatch, sandbox
 ):
-    """`greenbench run` on a Hub id: the model comes from the harness's Hub cache, offline."""
+    """`greenbench run` on a Hub id: the model comes from the harness's Hub cache, offline, in
+    this process or in the sandboxed child (which sees only that model's cache folder)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cached_model(isolated_cache / "hub", tiny_checkpoint)
     folder = submission(tmp_path, f"model: {REPO_ID}\nrevision: {COMMIT}\n")
     out = tmp_path / "runs"
     args = ["run", "--submission", str(folder), "--task", "ag_news", "--profile", str(fast_profile)]
-    args += ["--data-dir", str(data_dir), "--limit", "16", "--no-costs", "--sandbox", "none", "--out", str(out)]
+    args += ["--data-dir", str(data_dir), "--limit", "16", "--no-costs", "--sandbox", sandbox, "--out", str(out)]
     assert main(args) == 0
     (run_dir,) = find_runs(out)
     record = read_run(run_dir)

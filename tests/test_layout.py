@@ -115,7 +115,9 @@ def test_readme_layout_lists_the_modules_that_exist():
         listed = set(re.findall(r"`([a-z_]+)(?:\.py|/)`", row)) - {package}
         actual = {p.stem for p in (REPO / package).glob("*.py") if p.stem != "__init__"}
         actual |= {p.name for p in (REPO / package).iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
-        assert listed == actual, f"README's {package}/ row: missing {sorted(actual - listed)}, stale {sorted(listed - actual)}"
+        folders = {p.name for p in (REPO / package).iterdir() if p.is_dir()}  # data folders may be named too
+        stale = listed - actual - folders
+        assert not (actual - listed) and not stale, f"README's {package}/ row: missing {sorted(actual - listed)}, stale {sorted(stale)}"
 
 
 @pytest.mark.slow

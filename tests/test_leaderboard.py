@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,12 @@ def test_cli_leaderboard(tmp_path, capsys, synthetic, monkeypatch):
     assert "No methodology text was given" in (tmp_path / "site" / "methodology.html").read_text()
     assert main(["leaderboard", "--out", "site"]) == 2  # no store anywhere: one clear line
     assert "no record store" in capsys.readouterr().err
+
+
+def test_first_200_rows_then_show_all(tmp_path):
+    records = generate(tmp_path / "r", 2400, seed=2)  # 39 entries x 10 widths + the floor per board
+    build_site(tmp_path / "site", [records])
+    page = (tmp_path / "site" / "task-ag_news-cpu.html").read_text()
+    rows = page.count("<tr id=")
+    assert rows == 391 and len(re.findall(r"<tr [^>]*hidden>", page)) == rows - 200  # all there, the rest folded
+    assert f'<button type="button" id="showall">Show all {rows} rows</button>' in page

@@ -157,3 +157,5 @@ def test_figure_warnings_flag_unstable_and_implausible_figures():
     flagged = {"latency": {"cv_target_met": False, "unstable": True, "unstable_reason": "CV 1.27 over target 0.1"}}
     assert figure_warnings(flagged, "latency_ms_p99") == ["unstable: CV 1.27 over target 0.1"]  # the flag's own words
     assert figure_warnings({"energy": {"unstable": True}}, "energy_kwh_per_1k") == ["flagged unstable"]
+    raw = {"latency": {"unstable": True, "unstable_reason": "medians spread by CV 0.06685322087837837, over 0.05"}}
+    assert figure_warnings(raw, "latency_ms_p50") == ["unstable: medians spread by CV 0.0669, over 0.05"]

@@ -124,10 +124,16 @@ def test_failed_run_shows_kind_reason_and_the_childs_last_lines():
     run = {
         **RUN,
         "status": "failed",
-        "failure": {"kind": "crash", "reason": "the child exited with code 1 mid-request", "stderr_tail": tail},
+        "failure": {
+            "kind": "crash",
+            "reason": "the child exited with code 1 mid-request; its last stderr lines:\nline 29",
+            "stderr_tail": tail,
+        },
     }
     text = price_tag(RunRecord(Path("r"), run, {}, []))
-    assert re.search(r"kind\s+crash", text) and "the child exited with code 1" in text
+    assert re.search(r"kind\s+crash", text) and re.search(
+        r"reason\s+the child exited with code 1 mid-request; its last stderr lines\n", text
+    )
     assert "RuntimeError: CUDA out of memory" in text and "line 29" in text and "line 5\n" not in text
     assert "\x1b" not in text  # terminal escapes from the child are not replayed
 
@@ -199,10 +205,22 @@ def test_compare_lines_up_sections_units_and_warnings():
     )
     assert any(re.match(r"\s+Training FLOPs \[TFLOP, lower is better\]\s+36\s+36", line) for line in lines)
     p50 = next(i for i, line in enumerate(lines) if "Latency p50" in line)
-    assert lines[p50 + 1].strip().startswith("! minilm-finetune 1.0: latency spread missed its target")
-    assert "minilm-finetune 1.0 failed (timeout): over 60 s" in text
+    # three columns of one entry version are numbered, so each warning names the run it concerns
+    assert lines[p50 + 1].strip().startswith("! minilm-finetune 1.0 #2: latency spread missed its target")
+    assert "minilm-finetune 1.0 #3 failed (timeout): over 60 s" in text
     assert "Inference energy and CO2e (per 1k instances)" in text
 
 
 def test_render_text_of_no_rows_is_empty():
     assert render_text([]) == ""
+
+
+def test_compare_puts_a_missing_figures_reason_under_its_row():
+    numpy = copy.deepcopy(METRICS)
+    numpy["flops"] = {"counted_by": "not-counted", "inference_flops_per_instance_mean": None,
+                      "null_reasons": {"inference_flops_per_instance_mean": "nothing ran in PyTorch"}}  # fmt: skip
+    other = record(run={**RUN, "submission": {"name": "numpy-entry", "version": "2"}}, metrics=numpy)
+    lines = compare_table([record(), other]).splitlines()
+    row = next(i for i, line in enumerate(lines) if "Inference FLOPs" in line)
+    assert re.search(r"11\.5\s+n/a$", lines[row])  # the cell stays narrow
+    assert lines[row + 1].strip() == "! numpy-entry 2: Inference FLOPs / instance not available: nothing ran in PyTorch"

@@ -16,6 +16,16 @@ from benchmark.record import DIGESTED, SCHEMA_VERSION, RunRecord, file_sha256, f
 from benchmark.validate import task_labels, validate_run
 
 
+def fill_in(folder: Path) -> None:
+    """What a submitter does after `new-submission`: replace the template's placeholders."""
+    manifest = folder / "submission.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace('"Your Name"', '"Test Author"')
+        .replace("One paragraph: what the model is", "Hashed words, nearest centroid; it is")
+    )
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, data_dir):
     """A fresh entry scaffolded and submitted exactly as SUBMITTING.md says."""
@@ -25,6 +35,7 @@ def bundle(tmp_path_factory, data_dir):
     profile = Path(__file__).resolve().parent / "fixtures" / "fast-cpu.yaml"
     assert main(["new-submission", "my-entry", "--root", str(root)]) == 0
     folder = root / "my-entry"
+    fill_in(folder)
     store = root / "store"
     code = main(
         [
@@ -219,7 +230,7 @@ def test_compare_names_the_params_that_tell_two_runs_of_an_entry_apart(bundle, t
     (other / "run.json").write_text(json.dumps(run))
     assert main(["compare", str(bundle[1]), str(other)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("params that differ"))
-    assert "threshold=None" in row and "threshold=0.6" in row
+    assert "threshold=—" in row and "threshold=0.6" in row
 
 
 def test_scaffold_refuses_bad_names_and_existing(tmp_path, capsys):
@@ -230,6 +241,7 @@ def test_scaffold_refuses_bad_names_and_existing(tmp_path, capsys):
 
 def test_dry_run_shows_the_submissions_own_error(tmp_path, data_dir, fast_profile, capsys, isolated_cache):
     assert main(["new-submission", "broken", "--root", str(tmp_path)]) == 0
+    fill_in(tmp_path / "broken")
     predictor = tmp_path / "broken" / "predictor.py"
     predictor.write_text(
         predictor.read_text().replace(

@@ -44,7 +44,9 @@ def main() -> None:
     task_pages = sorted(name for name in sizes if name.startswith("task-"))
     print(f"records {report['runs']}, boards {report['boards']}, entries {report['entries']}")
     spread = ", ".join(f"{w:.2f}" for w in walls)
-    print(f"CPU seconds (this process + workers) min {min(cpus):.2f}, max {max(cpus):.2f}; load average {os.getloadavg()}")
+    print(
+        f"CPU seconds (this process + workers) min {min(cpus):.2f}, max {max(cpus):.2f}; load average {os.getloadavg()}"
+    )
     print(f"build time min {min(walls):.2f} s, max {max(walls):.2f} s over {len(walls)} builds ({spread}) (goal < 5 s)")
     print(
         f"workers {report['workers']}; site weight {report['bytes'] / 1e6:.2f} MB; "

@@ -4,11 +4,14 @@ import ctypes
 import os
 import subprocess
 
-from .hostile_util import Base
+from .hostile_util import Base, isolated
 
 
 class Entry(Base):
     def load(self, ctx):
+        if not isolated(ctx):
+            self.leaked.append("not at the isolated level: attack not attempted")
+            return
         for target in ("/tmp", str(ctx.submission_dir), "/proc"):
             try:
                 if subprocess.run(["umount", "-l", target], capture_output=True, timeout=10).returncode == 0:

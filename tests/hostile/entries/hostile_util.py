@@ -22,6 +22,12 @@ def forge(data: bytes | str) -> None:
     os.write(w.protocol.fileno(), data.encode() if isinstance(data, str) else data)
 
 
+def isolated(ctx) -> bool:
+    """Whether this entry runs at the isolated level (its own mount and pid namespaces). The mount,
+    umount and kill attacks are attempted only there: below it they would hit the real host."""
+    return str(ctx.submission_dir) == "/run/greenbench/submission" and os.getpid() == 1
+
+
 def readable(paths) -> list[str]:
     """Which of ``paths`` this process can open and read a byte of."""
     found = []
@@ -36,12 +42,18 @@ def readable(paths) -> list[str]:
 
 
 def writable(paths) -> list[str]:
+    """Which of ``paths`` this process could write, proven without changing them: an existing file is
+    opened for appending and closed unwritten, a missing one created exclusively and removed at once.
+    (A test run below the isolated level must not damage the host it can reach.)"""
     found = []
-    for path in paths:
+    for path in map(str, paths):
         try:
-            with open(path, "a") as handle:
-                handle.write("pwned\n")
-            found.append(str(path))
+            if os.path.lexists(path):
+                os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                os.unlink(path)
+            found.append(path)
         except OSError:
             pass
     return found

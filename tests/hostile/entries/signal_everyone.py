@@ -3,11 +3,14 @@
 import os
 import signal
 
-from .hostile_util import Base
+from .hostile_util import Base, isolated
 
 
 class Entry(Base):
     def predict(self, batch):
+        if not isolated(self.ctx):
+            self.leaked.append("not at the isolated level: attack not attempted")
+            return [0] * len(batch)
         me = os.getpid()
         for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
             if pid not in (me, 1):

@@ -3,11 +3,14 @@
 import os
 import signal
 
-from .hostile_util import Base
+from .hostile_util import Base, isolated
 
 
 class Entry(Base):
     def load(self, ctx):
+        if not isolated(ctx):
+            self.leaked.append("not at the isolated level: attack not attempted")
+            return
         ppid = os.getppid()
         if ppid > 1:
             try:
