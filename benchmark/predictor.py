@@ -39,10 +39,6 @@ class PredictorContext:
     weights_dir: Path
     progress: Callable[[dict[str, Any]], None] | None = None
 
-    @property
-    def cache_dir(self) -> Path:  # transitional alias, removed once the sandbox speaks weights_dir
-        return self.weights_dir
-
     def report_progress(self, step: int, total: int, loss: float | None = None, note: str = "") -> None:
         """Training progress for the harness's bar and heartbeat (step n of N, a loss)."""
         if self.progress is not None:

@@ -108,17 +108,17 @@ class SandboxedPredictor:
         return self.isolation == VERIFIED_LEVEL
 
     # -- process management -------------------------------------------------------------
-    def start(self, cache_dir: Path) -> None:
-        """Start the worker; ``cache_dir`` is the job's private weights folder, the only writable host path."""
+    def start(self, weights_dir: Path) -> None:
+        """Start the worker; ``weights_dir`` is the job's private weights folder, the only writable host path."""
         self._private = Path(tempfile.mkdtemp(prefix="greenbench-job-"))
         scratch = self._private / "scratch"
         scratch.mkdir()
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        weights_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = self._private / "stderr.log"
         self._stderr = self.stderr_path.open("wb")
         limits = self.limits
         scratch_bytes = min(limits.scratch_bytes, limits.memory_bytes or limits.scratch_bytes)
-        self.mounts = Mounts(self.submission_dir.resolve(), cache_dir.resolve(), scratch, scratch_bytes, self.readable)
+        self.mounts = Mounts(self.submission_dir.resolve(), weights_dir.resolve(), scratch, scratch_bytes, self.readable)
         cmd, env, cwd = worker_command(self.isolation, self.mounts, self.gpu)
         self.group = JobGroup.create(limits.max_procs, limits.memory_bytes)
         group = self.group
@@ -384,7 +384,7 @@ class SandboxedPredictor:
                 "device": ctx.device,
                 "dtype": ctx.dtype,
                 "seed": ctx.seed,
-                "cache_dir": str(weights),
+                "weights_dir": str(weights),
                 "threads": self.threads,
             },
         )

@@ -9,7 +9,6 @@ parent treats every line as hostile input. Gold labels never arrive here for pre
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -53,26 +52,23 @@ class Worker:
     def _context(self, req: dict[str, Any], task: Any, submission_dir: Path) -> Any:
         from benchmark.predictor import PredictorContext
 
-        names = {f.name for f in dataclasses.fields(PredictorContext)}
-        fields: dict[str, Any] = dict(
-            task=task, device=req["device"], dtype=req["dtype"], seed=int(req["seed"]), submission_dir=submission_dir
+        return PredictorContext(
+            task,
+            req["device"],
+            req["dtype"],
+            int(req["seed"]),
+            submission_dir,
+            Path(req["weights_dir"]),
+            progress=self.progress,
         )
-        fields["weights_dir" if "weights_dir" in names else "cache_dir"] = Path(req["cache_dir"])
-        if "progress" in names:
-            fields["progress"] = self.progress
-        return PredictorContext(**fields)
 
     def load(self, req: dict[str, Any]) -> dict[str, Any]:
         import torch
 
         from benchmark.flops import register_cpu_sdpa_formulas
+        from benchmark.loading import load_predictor
         from benchmark.manifest import Manifest
         from benchmark.predictor import can_fit
-
-        try:
-            from benchmark.loading import load_predictor
-        except ImportError:  # before the loader moved out of benchmark.predictor
-            from benchmark.predictor import load_predictor  # type: ignore[attr-defined,no-redef]
         from tasks.base import TaskInfo
 
         torch.set_num_threads(int(req["threads"]))

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import ManifestError
-from benchmark.manifest import load_manifest
 from benchmark.loading import load_predictor
+from benchmark.manifest import load_manifest
 
 VALID = """\
 name: demo
