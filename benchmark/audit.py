@@ -57,6 +57,14 @@ def _relative(old: float | None, new: float | None, tolerance: float) -> tuple[s
     return (f"{change:+.1%} ({old:.4g} -> {new:.4g})", abs(change) <= tolerance)
 
 
+def _energy(old: dict[str, Any], new: dict[str, Any], tolerance: float) -> tuple[str, bool]:
+    """Energy figures compare only when the same method made them (a meter change is not drift)."""
+    a, b = old.get("energy_source"), new.get("energy_source")
+    if a and b and a != b:
+        return (f"not comparable: {a} then, {b} now", True)
+    return _relative(old.get("energy_kwh_per_1k"), new.get("energy_kwh_per_1k"), tolerance)
+
+
 def _flops(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, bool]:
     if not old or not new:
         return ("n/a", old == new)
@@ -84,11 +92,7 @@ def compare(
         (new.metrics.get("latency") or {}).get("latency_ms_p50"),
         latency_tol,
     )
-    energy = _relative(
-        (old.metrics.get("energy") or {}).get("energy_kwh_per_1k"),
-        (new.metrics.get("energy") or {}).get("energy_kwh_per_1k"),
-        energy_tol,
-    )
+    energy = _energy(old.metrics.get("energy") or {}, new.metrics.get("energy") or {}, energy_tol)
     return AuditRow(old.path, preds[0], flops[0], lat[0], energy[0], all(x[1] for x in (preds, flops, lat, energy)))
 
 
@@ -160,19 +164,18 @@ def default_rerun(data_dir: Path | None = None, roots: tuple[Path, ...] = (Path(
         run = read_run(run_dir, with_predictions=False).run
         env, sub = run["environment"], run["submission"]
         where = find_code(sub["name"], env["submission_code_sha256"], env.get("code_digest_scheme") or 1, roots)
-        if where is None or where.commit is not None:
-            found = (
-                "only in git history: check out " + where.describe()
-                if where
-                else "nowhere under " + ", ".join(map(str, roots))
+        if where is None:
+            raise RecordError(
+                f"{run_dir}: the code that made it is nowhere under {', '.join(map(str, roots))} or their git history; "
+                f"audit needs that exact code"
             )
-            raise RecordError(f"{run_dir}: the code that made it is {found}; audit needs that exact code")
+        folder = where.materialize(out)  # a stale record re-runs the commit that made it
         profile = out / f"profile-{run['job_key'][:12]}.yaml"
         profile.parent.mkdir(parents=True, exist_ok=True)
         profile.write_text(yaml.safe_dump(run["profile"]), encoding="utf-8")
         request = JobRequest(
             task=run["task"]["name"],
-            submission=where.folder,
+            submission=folder,
             profile=str(profile),
             data_dir=data_dir,
             limit=run["config"]["limit"],

@@ -30,6 +30,21 @@ class CodeLocation:
     def describe(self) -> str:
         return str(self.folder) if self.commit is None else f"{self.folder} at commit {self.commit[:12]}"
 
+    def materialize(self, into: Path) -> Path:
+        """A folder holding exactly this code: the folder itself, or the commit's copy under ``into``
+        (so a stale record can still be re-run, e.g. by ``greenbench audit``)."""
+        if self.commit is None:
+            return self.folder
+        archive = _git(self.folder, "archive", "--format=tar", self.commit, "--", ".")
+        if archive is None:
+            raise UserError(f"git could not read {self.describe()}: run from a full clone of the repository")
+        target = into / f"code-{self.folder.name}-{self.commit[:12]}"
+        if not target.is_dir():
+            target.mkdir(parents=True)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(target, filter="data")
+        return target
+
 
 def entry_folders(roots: tuple[Path, ...]) -> dict[str, Path]:
     """Entry name -> folder, for every folder under ``roots`` holding a valid manifest."""

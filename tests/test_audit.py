@@ -121,3 +121,13 @@ def test_default_rerun_reproduces_a_real_job(tmp_path, data_dir, fast_profile, m
     assert [p.name for p in (tmp_path / "rerun" / "store").rglob("run.json")] == ["run.json"]
     (new,) = (tmp_path / "rerun" / "store").rglob("run.json")
     assert new.parent.name == next((tmp_path / "store").rglob("run.json")).parent.name  # same job key
+
+
+@pytest.mark.slow
+def test_ci_audits_a_cheap_committed_record(tmp_path, data_dir):
+    """A committed record made by an earlier version of its entry is re-run from the commit that
+    holds its code: the predictions and the FLOPs verdict must agree."""
+    store = Path(__file__).resolve().parent.parent / "leaderboard" / "records" / "hyperpartisan" / "cpu" / "majority-class"
+    rows = audit.audit([store], 1, 0, audit.default_rerun(data_dir), tmp_path)
+    assert len(rows) == 1 and rows[0].predictions == "identical", rows[0]
+    assert rows[0].flops.startswith("n/a") or rows[0].flops.startswith("identical"), rows[0]
