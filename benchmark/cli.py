@@ -368,24 +368,11 @@ def _job_options(parser: argparse.ArgumentParser, submission_flag: bool = True) 
     add_arguments(parser, RunOptions)
 
 
-def setup_logging(quiet: bool) -> None:
-    """Step lines of the ``greenbench`` logger on the current stderr, as ``[greenbench] ...``."""
-    import logging
-
-    logger = logging.getLogger("greenbench")
-    for old in [h for h in logger.handlers if getattr(h, "greenbench_cli", False)]:
-        logger.removeHandler(old)  # an earlier call's stderr may be gone (tests swap it per call)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[greenbench] %(message)s"))
-    handler.greenbench_cli = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from benchmark.progress import setup_logging
+
     setup_logging(bool(getattr(args, "quiet", False)))
     try:
         return int(args.func(args))

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import RecordError
-from benchmark.record import SCHEMA_VERSION, find_runs, write_run
-from benchmark.validate import digest_problems
+from benchmark.record import SCHEMA_VERSION, digest_problems, find_runs, write_run
 
 CHANGES = {
     1: "gold labels removed from predictions.jsonl; predictions and metrics unchanged",

@@ -257,3 +257,18 @@ class Heartbeat:
         self.last = now
         self.log(self.message())
         return True
+
+
+def setup_logging(quiet: bool) -> None:
+    """Step lines of the ``greenbench`` logger on the current stderr, as ``[greenbench] ...``."""
+    import logging
+
+    logger = logging.getLogger("greenbench")
+    for old in [h for h in logger.handlers if getattr(h, "greenbench_cli", False)]:
+        logger.removeHandler(old)  # an earlier call's stderr may be gone (tests swap it per call)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[greenbench] %(message)s"))
+    handler.greenbench_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False

@@ -303,3 +303,22 @@ def find_runs(root: Path) -> list[Path]:
         except OSError:
             continue
     return sorted(out)
+
+
+def digest_problems(run_dir: Path) -> list[str]:
+    path = run_dir / "digests.json"
+    if not path.is_file():
+        return ["digests.json is missing: the record cannot be checked for changes; rerun the job"]
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+        if not isinstance(recorded, dict):
+            raise TypeError
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        return ["digests.json is malformed; rerun the job"]
+    problems = []
+    for name in DIGESTED:
+        if not (run_dir / name).is_file():
+            problems.append(f"{name} is missing")
+        elif recorded.get(name) != file_sha256(run_dir / name):
+            problems.append(f"{name} was changed after the run (sha256 differs from digests.json)")
+    return problems

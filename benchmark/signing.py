@@ -131,15 +131,6 @@ def check_signature(run_dir: Path, keys: dict[str, Ed25519PublicKey] | None = No
     return "signed", None
 
 
-def record_trust(run_dir: Path) -> Trust:
-    """What the board shows: ``signed`` (a maintainers' runner made it and nothing changed since,
-    digests included) or ``self-reported``."""
-    from benchmark.validate import digest_problems
-
-    trust, problem = check_signature(run_dir)
-    return "signed" if trust == "signed" and problem is None and not digest_problems(run_dir) else "self-reported"
-
-
 def keygen(out: Path) -> dict[str, str]:
     if out.exists():
         raise UserError(f"{out} exists: choose a new path (never overwrite a signing key)")
@@ -165,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(keygen(Path(args.key_file)), indent=2))
             print("add this entry to leaderboard/trusted_keys.json 'keys' (fill in 'owner')", file=sys.stderr)
             return 0
-        from benchmark.record import find_runs
-
         key = load_private_key(Path(args.key_file))
-        runs = [r for p in args.paths for r in find_runs(Path(p))]
+        # A record is a folder holding digests.json (found here without benchmark.record, which
+        # imports this module to sign at write time).
+        runs = sorted({d.parent for p in args.paths for d in Path(p).rglob("digests.json") if not d.parent.name.startswith(".")})
         for run_dir in runs:
             print(f"signed {sign_run(run_dir, key).parent}")
         return 0 if runs else 2

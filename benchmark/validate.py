@@ -9,7 +9,6 @@ that hides the verdicts of the records after it.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import multiprocessing
 import os
@@ -24,7 +23,7 @@ from benchmark.contamination import scan_for_task
 from benchmark.errors import RecordError, UserError
 from benchmark.fingerprint import code_digest
 from benchmark.metrics import score_eval_set
-from benchmark.record import DIGESTED, file_sha256, find_runs, read_run
+from benchmark.record import digest_problems, find_runs, read_run
 from benchmark.signing import check_signature
 from tasks import get_task
 from tasks.base import EvalSet, Instance, TaskData, resolve_data_dir, subsample
@@ -45,25 +44,6 @@ class Verdict:
 @functools.cache
 def _task_data(task: str, data_dir: Path | None, train_config: str | None) -> TaskData:
     return get_task(task).load(data_dir, train_config)
-
-
-def digest_problems(run_dir: Path) -> list[str]:
-    path = run_dir / "digests.json"
-    if not path.is_file():
-        return ["digests.json is missing: the record cannot be checked for changes; rerun the job"]
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8"))["sha256"]
-        if not isinstance(recorded, dict):
-            raise TypeError
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
-        return ["digests.json is malformed; rerun the job"]
-    problems = []
-    for name in DIGESTED:
-        if not (run_dir / name).is_file():
-            problems.append(f"{name} is missing")
-        elif recorded.get(name) != file_sha256(run_dir / name):
-            problems.append(f"{name} was changed after the run (sha256 differs from digests.json)")
-    return problems
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -177,6 +157,13 @@ def _code_check(
     }
     problems, notes = code_check(run, roots)
     return tuple(problems), tuple(notes)
+
+
+def record_trust(run_dir: Path) -> str:
+    """What the board shows: ``signed`` (a maintainers' runner made it and nothing changed since,
+    digests included) or ``self-reported``."""
+    trust, problem = check_signature(run_dir)
+    return "signed" if trust == "signed" and problem is None and not digest_problems(run_dir) else "self-reported"
 
 
 def verdict(

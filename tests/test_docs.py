@@ -21,7 +21,7 @@ def readme_command(marker: str) -> str:
 
 
 def test_ci_reads_setup_and_test_commands_from_readme():
-    assert readme_command("setup-command") == "python3 -m pip install -e '.[dev]'"
+    assert readme_command("setup-command") == "python3 -m pip install -e '.[dev,ray]'"
     assert readme_command("test-command").endswith("python3 -m pytest")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import record_factory
 
-from benchmark import signing
+from benchmark import signing, validate
 from benchmark.errors import UserError
 from benchmark.record import DIGESTED, dumps, file_sha256, write_run
 from benchmark.validate import verdict
@@ -44,13 +44,13 @@ def test_runner_with_a_key_signs_and_the_record_is_signed(tmp_path, keys, monkey
     monkeypatch.setenv("GREENBENCH_SIGNING_KEY", str(keys))
     run_dir = _record(tmp_path)
     assert (run_dir / "signature.json").is_file()
-    assert signing.record_trust(run_dir) == "signed"
+    assert validate.record_trust(run_dir) == "signed"
     assert verdict(run_dir, None).trust == "signed"
 
 
 def test_unsigned_and_unknown_key_records_are_self_reported(tmp_path, keys):
     unsigned = _record(tmp_path, "unsigned")
-    assert signing.record_trust(unsigned) == "self-reported"
+    assert validate.record_trust(unsigned) == "self-reported"
     stranger = tmp_path / "stranger.pem"
     signing.keygen(stranger)
     signing.sign_run(unsigned, signing.load_private_key(stranger))
@@ -67,7 +67,7 @@ def test_a_signed_record_edited_and_re_digested_fails(tmp_path, keys):
     (run_dir / "digests.json").write_text(dumps({"schema_version": 3, "sha256": digests}))
     trust, problem = signing.check_signature(run_dir)
     assert trust == "self-reported" and "does not verify" in (problem or "")
-    assert signing.record_trust(run_dir) == "self-reported"
+    assert validate.record_trust(run_dir) == "self-reported"
 
 
 def test_a_signature_copied_onto_another_record_fails(tmp_path, keys):
@@ -75,7 +75,7 @@ def test_a_signature_copied_onto_another_record_fails(tmp_path, keys):
     signing.sign_run(signed, signing.load_private_key(keys))
     other = write_run(tmp_path / "other", {**RUN, "job_key": "e" * 64}, PREDS, METRICS)
     shutil.copy(signed / "signature.json", other / "signature.json")
-    assert signing.record_trust(other) == "self-reported"
+    assert validate.record_trust(other) == "self-reported"
     assert "does not verify" in (signing.check_signature(other)[1] or "")
 
 
@@ -122,5 +122,5 @@ def test_validate_cli_says_signed_or_self_reported_and_strict_fails_unsigned(tmp
 def test_sign_command_signs_existing_records(tmp_path, keys, capsys):
     run_dir = _record(tmp_path)
     assert signing.main(["sign", str(keys), str(tmp_path)]) == 0
-    assert f"signed {run_dir}" in capsys.readouterr().out and signing.record_trust(run_dir) == "signed"
+    assert f"signed {run_dir}" in capsys.readouterr().out and validate.record_trust(run_dir) == "signed"
     assert signing.main(["sign", str(tmp_path / "missing.pem"), str(tmp_path)]) == 2

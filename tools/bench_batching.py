@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO))
 
 from benchmark import batching  # noqa: E402
 from benchmark.costs import metered_predict  # noqa: E402
-from benchmark.latency import measure_latency  # noqa: E402
 from benchmark.manifest import load_manifest  # noqa: E402
 from benchmark.meters import EstimateMeter  # noqa: E402
 from benchmark.model import open_model  # noqa: E402
@@ -106,6 +105,7 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=60)
     parser.add_argument("--isolation", default="process", help="sandbox level for the sandboxed handle")
     parser.add_argument("--json")
+    parser.add_argument("--skip-throughput", action="store_true", help="batch-1 latency and the pipe only")
     args = parser.parse_args()
 
     profile = load_profile("cpu")
@@ -131,7 +131,7 @@ def main() -> None:
     bare.run(encoded["length"][:2])
     seconds: dict[str, list[float]] = {"bare": [], "bare arrival": [], **{k: [] for k in handles}}
     agree = {}
-    for r in range(args.rounds):
+    for r in range(0 if args.skip_throughput else args.rounds):
         order = ["bare", *handles, "bare arrival"]
         for name in order if r % 2 == 0 else order[::-1]:
             if name.startswith("bare"):
@@ -142,26 +142,63 @@ def main() -> None:
                 agree[name] = batching.restore(plan, outputs, len(instances))
             seconds[name].append(took)
     n = len(instances)
-    rate = {k: n / statistics.median(v) for k, v in seconds.items()}
+    rate = {k: n / statistics.median(v) for k, v in seconds.items() if v}
 
     enc1 = [bare.encode([classification_text(i, info)]) for i in instances]
+    # Batch-1 calls of the three interleaved call by call (as the paired gate does), so a burst of a
+    # neighbour's load lands on all of them; p50 per round and per path.
     p50: dict[str, list[float]] = {"bare": [], "harness in-process": [], "harness sandboxed": []}
-    for _ in range(args.rounds):
-        for name in p50:
-            if name == "bare":
-                times = []
-                with torch.inference_mode():
-                    for enc in enc1[: args.latency_samples]:
-                        t0 = time.perf_counter()
-                        bare.model(**enc).logits.argmax(-1).tolist()
-                        times.append((time.perf_counter() - t0) * 1000)
-                p50[name].append(statistics.median(times))
-            else:
-                handle = handles[name]
-                result = measure_latency(
-                    lambda inst, h=handle: h.predict([inst]), instances, args.latency_samples, 5, 1, 1.0
-                )
-                p50[name].append(result.latency_ms_p50)
+
+    def bare_one(k: int) -> None:
+        with torch.inference_mode():
+            bare.model(**enc1[k]).logits.argmax(-1).tolist()
+
+    calls = {
+        "bare": bare_one,
+        "harness in-process": lambda k: handles["harness in-process"].predict([instances[k]]),
+        "harness sandboxed": lambda k: handles["harness sandboxed"].predict([instances[k]]),
+    }
+    for k in range(5):  # warm-up
+        for call in calls.values():
+            call(k)
+    names = list(calls)
+    for r in range(args.rounds):
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for k in range(args.latency_samples):
+            index = (r * args.latency_samples + k) % n
+            for name in names if k % 2 == 0 else names[::-1]:
+                t0 = time.perf_counter()
+                calls[name](index)
+                times[name].append((time.perf_counter() - t0) * 1000)
+        for name in names:
+            p50[name].append(statistics.median(times[name]))
+    print(
+        f"AG News, {n} instances, batch {profile.batch_size}, {profile.threads} threads, rounds {args.rounds}; "
+        f"load average {os.getloadavg()[0]:.2f} (machine shared)"
+    )
+    if rate:
+        for name, values in seconds.items():
+            print(f"  {name:20s} {rate[name]:7.1f} inst/s  (pass s: {', '.join(f'{v:.2f}' for v in values)})")
+        _, flat = bare.run(encoded["length"])
+        cuts = [0]
+        for b in plans["length"]:
+            cuts.append(cuts[-1] + len(b))
+        bare_preds = batching.restore(plans["length"], [flat[a:z] for a, z in itertools.pairwise(cuts)], n)
+        for name in handles:
+            same = sum(a == b for a, b in zip(agree[name], bare_preds, strict=True))
+            print(
+                f"ratio {name} / bare at batch 32: {rate[name] / rate['bare']:.3f} (goal >= 0.9); "
+                f"predictions agree with bare on {same}/{n}"
+            )
+        print(f"length-sorted / arrival-order batches (bare): {rate['bare'] / rate['bare arrival']:.2f}x")
+    for name in ("harness in-process", "harness sandboxed"):
+        ratio = statistics.median(p50[name]) / statistics.median(p50["bare"])
+        print(
+            f"batch-1 p50 {name}: {statistics.median(p50[name]):.2f} ms vs bare "
+            f"{statistics.median(p50['bare']):.2f} ms: {ratio:.3f} (goal within 5%)"
+        )
+    for handle in handles.values():
+        handle.close()
     zero = root.parent / (root.name + "-zero")
     zero.mkdir()
     (zero / "submission.yaml").write_text(
@@ -173,39 +210,18 @@ def main() -> None:
         "class Zero:\n    def load(self, ctx): pass\n    def predict(self, batch): return [0] * len(batch)\n"
     )
     batches32 = [[instances[i] for i in b] for b in plans["length"]]
-    pipe_s = pipe_cost(zero, ctx, batches32, profile.threads, args.isolation)
+    zero_ctx = PredictorContext(info, "cpu", "float32", 0, zero, zero / "weights")
+    try:
+        pipe_s = pipe_cost(zero, zero_ctx, batches32, profile.threads, args.isolation)
+    except Exception as exc:  # the sandbox is someone else's moving part: report, do not lose the figures above
+        print(f"pipe cost: not measured ({type(exc).__name__}: {str(exc)[:200]})")
+        pipe_s = float("nan")
     json_s = time.perf_counter()
     for batch in batches32:
         json.loads(json.dumps([{"id": i.id, "inputs": dict(i.inputs), "label": None} for i in batch]))
     json_s = (time.perf_counter() - json_s) / len(batches32)
-    model_s = statistics.median(seconds["bare"]) / len(batches32)
-    for handle in handles.values():
-        handle.close()
-
-    print(
-        f"AG News, {n} instances, batch {profile.batch_size}, {profile.threads} threads, rounds {args.rounds}; "
-        f"load average {os.getloadavg()[0]:.2f} (machine shared)"
-    )
-    for name, values in seconds.items():
-        print(f"  {name:20s} {rate[name]:7.1f} inst/s  (pass s: {', '.join(f'{v:.2f}' for v in values)})")
-    _, flat = bare.run(encoded["length"])
-    cuts = [0]
-    for b in plans["length"]:
-        cuts.append(cuts[-1] + len(b))
-    bare_preds = batching.restore(plans["length"], [flat[a:z] for a, z in itertools.pairwise(cuts)], n)
-    for name in handles:
-        same = sum(a == b for a, b in zip(agree[name], bare_preds, strict=True))
-        print(
-            f"ratio {name} / bare at batch 32: {rate[name] / rate['bare']:.3f} (goal >= 0.9); "
-            f"predictions agree with bare on {same}/{n}"
-        )
-    print(f"length-sorted / arrival-order batches (bare): {rate['bare'] / rate['bare arrival']:.2f}x")
-    for name in ("harness in-process", "harness sandboxed"):
-        ratio = statistics.median(p50[name]) / statistics.median(p50["bare"])
-        print(
-            f"batch-1 p50 {name}: {statistics.median(p50[name]):.2f} ms vs bare "
-            f"{statistics.median(p50['bare']):.2f} ms: {ratio:.3f} (goal within 5%)"
-        )
+    bare_s = seconds["bare"] or [bare.run(encoded["length"])[0]]
+    model_s = statistics.median(bare_s) / len(batches32)
     print(
         f"pipe per batch of 32 (zero-cost entry, {args.isolation}): {pipe_s * 1000:.2f} ms = "
         f"{pipe_s / model_s:.2%} of the model's {model_s * 1000:.1f} ms per batch (goal < 2%); "

@@ -228,6 +228,25 @@ def _point(
     )
 
 
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The curve as the doc's table, from :func:`read_points` rows, so the doc is never retyped."""
+    lines = [
+        "| instances seen | dev accuracy | 95% CI (Wilson) | 95% CI (bootstrap) | train loss | train acc. "
+        "| training wall time (s) | instances/s | load avg (1 min) | at |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        loss = "n/a" if r["train_loss"] is None else f"{r['train_loss']:.4f}"
+        acc = "n/a" if r["train_accuracy"] is None else f"{r['train_accuracy']:.3f}"
+        lines.append(
+            f"| {r['seen']:,} | {r['dev_accuracy']:.3f} ({r['dev_correct']}/{r['dev_n']}) "
+            f"| {r['wilson_low']:.3f}-{r['wilson_high']:.3f} | {r['bootstrap_low']:.3f}-{r['bootstrap_high']:.3f} "
+            f"| {loss} | {acc} | {r['train_seconds']:.0f} | {r['instances_per_s']:.2f} | {r['load_average'][0]:.1f} "
+            f"| {r['at']} |"
+        )
+    return "\n".join(lines)
+
+
 def _describe(p: CurvePoint) -> str:
     loss = "n/a" if p.train_loss is None else f"{p.train_loss:.4f}"
     return (
@@ -295,12 +314,18 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dev-limit", type=int, default=None, help="for smoke runs only; the curve uses all 1,267")
     parser.add_argument("--out", type=Path, default=Path("/tmp/winogrande_curve.jsonl"))
+    parser.add_argument("--table", type=Path, default=None, help="print a curve file as a markdown table and exit")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _args(argv)
+        if args.table is not None:
+            if not args.table.is_file():
+                raise UserError(f"--table {args.table}: no such curve file; pass the --out file of a curve run")
+            print(markdown_table(read_points(args.table)))
+            return 0
         checkpoints = parse_checkpoints(args.checkpoints)
         stop_by = parse_stop_by(args.stop_by, datetime.now())
         import torch

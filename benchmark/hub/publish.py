@@ -84,7 +84,7 @@ def _record_files(run_dir: Path) -> tuple[str, ...]:
 
 
 def plan_record(run_dir: Path) -> PlannedRecord:
-    from benchmark.validate import digest_problems
+    from benchmark.record import digest_problems
 
     record = read_run(run_dir, with_predictions=False)
     if record.status != "complete":

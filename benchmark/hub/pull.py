@@ -81,7 +81,8 @@ def _files(run_dir: Path, repo_root: Path) -> list[Path] | str:
 
 def check_record(run_dir: Path, data_dir: Path | None, rescore: bool) -> list[str]:
     """Why a pulled record cannot enter the store (empty when it can)."""
-    from benchmark.validate import digest_problems, validate_run
+    from benchmark.record import digest_problems
+    from benchmark.validate import validate_run
 
     if rescore:
         problems = validate_run(run_dir, data_dir)
