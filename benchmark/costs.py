@@ -91,7 +91,11 @@ def idle_baseline(meter: EnergyMeter, seconds: float) -> EnergyReading | None:
 
 
 def metered_predict(
-    predictor: Predictor, instances: Sequence[Instance], profile: Profile, meter: EnergyMeter
+    predictor: Predictor,
+    instances: Sequence[Instance],
+    profile: Profile,
+    meter: EnergyMeter,
+    tick: Callable[[int], None] | None = None,
 ) -> tuple[list[Sequence[int]], list[list[int]], MeteredPass]:
     """One pass over ``instances`` in the profile's batches, cut into ``ENERGY_WINDOWS`` metered
     windows of whole batches: the raw outputs per batch, the batch plan, and the windows.
@@ -113,6 +117,8 @@ def metered_predict(
         with meter:
             for batch in bare[lo:hi]:
                 outputs.append(predictor.predict(batch))
+                if tick is not None:
+                    tick(len(batch))
             sync()
         assert meter.reading is not None
         readings.append(meter.reading)

@@ -34,6 +34,11 @@ class ModelHandle(Protocol):
         """Reload weights a previous job with the same training identity left in ``weights_dir``."""
         ...
 
+    def prepare(self, batches: Sequence[Sequence[Instance]]) -> None:
+        """Input preparation before a timed window: tokenising, for the harness's ``kind: hf``
+        loader only (an entry's own code never sees the eval set outside a timed, metered call)."""
+        ...
+
     def predict(self, batch: Sequence[Instance]) -> list[Any]: ...
 
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]: ...
@@ -67,6 +72,12 @@ class InProcessModel:
 
     def restore(self) -> None:
         self.predictor.restore()
+
+    def prepare(self, batches: Sequence[Sequence[Instance]]) -> None:
+        from benchmark.hf_predictor import HFPredictor
+
+        if isinstance(self.predictor, HFPredictor):
+            self.predictor.prepare(batches)
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]:
         return list(self.predictor.predict(batch))
@@ -107,6 +118,9 @@ class SandboxedModel:
 
     def restore(self) -> None:
         self.client.restore()
+
+    def prepare(self, batches: Sequence[Sequence[Instance]]) -> None:
+        self.client.prepare(batches)
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]:
         return list(self.client.predict_with_flops(batch, False)[0])

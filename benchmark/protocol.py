@@ -24,7 +24,7 @@ MAX_DEPTH = 32
 MAX_NOTE_CHARS = 500
 MAX_ERROR_CHARS = 8000
 KINDS = ("hello", "reply", "progress")
-OPS = ("load", "fit", "restore", "predict", "diagnostics", "shutdown")
+OPS = ("load", "fit", "restore", "prepare", "predict", "diagnostics", "shutdown")
 
 
 class ProtocolError(Exception):
@@ -127,8 +127,8 @@ def _check_result(op: str, result: Any, batch: int) -> Any:
             raise ProtocolError("a predict reply whose predictions are not a list")
         if op == "predict" and len(result["predictions"]) != batch:
             raise ProtocolError(f"a predict reply of {len(result['predictions'])} predictions for a batch of {batch}")
-    elif op == "shutdown" and result is not None:
-        raise ProtocolError("a shutdown reply with a result")
+    elif op in ("shutdown", "prepare") and result is not None:
+        raise ProtocolError(f"a {op} reply with a result")
     return result
 
 

@@ -399,6 +399,11 @@ class SandboxedPredictor:
         result = self._request("predict", {"batch": rows, "count_flops": count}, batch=len(rows))
         return result["predictions"], result["flops"]
 
+    def prepare(self, batches: Sequence[Sequence[Instance]]) -> None:
+        """``kind: hf``: tokenise these batches in the child now, outside any timed window."""
+        if self.manifest.kind == "hf":
+            self._request("prepare", {"batches": [self.ids.rows(batch, False) for batch in batches]})
+
     def fit(self, train: Sequence[Instance], dev: Sequence[Instance]) -> None:
         self.fit_with_flops(train, dev, count=False)
 

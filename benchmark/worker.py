@@ -75,6 +75,7 @@ class Worker:
         torch.manual_seed(int(req["seed"]))
         register_cpu_sdpa_formulas()
         manifest = Manifest.model_validate(req["manifest"])
+        self.kind = manifest.kind
         info = req["task"]
         task = TaskInfo(
             name=info["name"],
@@ -104,6 +105,14 @@ class Worker:
     def restore(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"flops": self._counted(lambda: self.predictor.restore(), bool(req.get("count_flops")))}
 
+    def prepare(self, req: dict[str, Any]) -> None:
+        """Tokenise ahead of a timed window, for ``kind: hf`` only: that is the harness's own loader.
+        An entry's code never gets an untimed look at the eval set (it could answer from it)."""
+        method = getattr(self.predictor, "prepare", None)
+        if getattr(self, "kind", None) == "hf" and callable(method):
+            method([[i.without_label() for i in _instances(rows)] for rows in req["batches"]])
+        return None
+
     def diagnostics(self, req: dict[str, Any]) -> Any:
         method = getattr(self.predictor, "diagnostics", None)
         return method() if callable(method) else None
@@ -124,6 +133,7 @@ class Worker:
             "load": self.load,
             "fit": self.fit,
             "restore": self.restore,
+            "prepare": self.prepare,
             "predict": self.predict,
             "diagnostics": self.diagnostics,
         }
