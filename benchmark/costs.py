@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmark import batching, carbon
+from benchmark import batching, carbon, progress
 from benchmark.costs_blocks import energy_block, stability
 from benchmark.flops import count_flops, per_instance_flops
 from benchmark.latency import measure_latency
@@ -36,7 +36,7 @@ class MeteredPass:
     readings: tuple[EnergyReading, ...]
     counts: tuple[int, ...]
     batch_size: int
-    source: str  # "accuracy-pass" or "separate-window"
+    source: str  # "accuracy-pass", "accuracy-pass+top-up" or "separate-window"
 
     @property
     def seconds(self) -> float:
@@ -148,6 +148,7 @@ def metered_pass(
     cursor = itertools.count()
     total = profile.energy_min_seconds if seconds is None else seconds
     per_window = max(total / ENERGY_WINDOWS, meter.min_window_s)
+    windows_bar = progress.Bar(ENERGY_WINDOWS, progress.ENERGY, "window")
     for _ in range(ENERGY_WINDOWS):
         processed = 0
         with meter:
@@ -162,6 +163,8 @@ def metered_pass(
         assert meter.reading is not None
         readings.append(meter.reading)
         counts.append(processed)
+        windows_bar.update()  # between windows, outside the meter
+    windows_bar.close()
     return MeteredPass(tuple(readings), tuple(counts), profile.batch_size, "separate-window")
 
 
@@ -246,12 +249,28 @@ def measure_costs(
     def predict_one(inst: Instance) -> object:
         return predictor.predict([inst])
 
-    flops = per_instance_flops(lambda inst: flops_of_predict(predictor, inst), bare, profile.flops_sample_instances)
+    counted = min(len(bare), profile.flops_sample_instances or len(bare))
+    with progress.bar(counted, progress.FLOPS, "inst") as bar:
+
+        def count_one(inst: Instance) -> int:
+            flops_one = flops_of_predict(predictor, inst)
+            bar.update()
+            return flops_one
+
+        flops = per_instance_flops(count_one, bare, profile.flops_sample_instances)
     timed = profile.warmup + profile.latency_samples * profile.max_repeats
     prepare(predictor, [[bare[k % len(bare)]] for k in range(min(timed, len(bare)))])
-    latency = measure_latency(
-        predict_one, bare, profile.latency_samples, profile.warmup, profile.max_repeats, profile.latency_cv_target, sync
-    )
+    with progress.bar(timed, progress.LATENCY, "call") as bar:
+        latency = measure_latency(
+            predict_one,
+            bare,
+            profile.latency_samples,
+            profile.warmup,
+            profile.max_repeats,
+            profile.latency_cv_target,
+            sync,
+            tick=bar.update,
+        )
     if idle is None:
         idle = idle_baseline(meter, profile.idle_seconds)
     metered = throughput_windows(predictor, instances, profile, meter, accuracy_windows)

@@ -37,12 +37,16 @@ def measure_latency(
     max_repeats: int,
     cv_target: float,
     sync: Callable[[], None] = lambda: None,
+    tick: Callable[[], None] = lambda: None,
 ) -> LatencyResult:
-    """Repeat blocks of ``samples`` timed calls until the medians agree within ``cv_target``."""
+    """Repeat blocks of ``samples`` timed calls until the medians agree within ``cv_target``.
+
+    ``tick`` (a progress bar's update) runs after each call's clock has stopped, never inside it."""
     if not instances:
         raise ValueError("no instances to time")
     for k in range(warmup):
         predict_one(instances[k % len(instances)])
+        tick()
     sync()
     all_ms: list[float] = []
     medians: list[float] = []
@@ -55,6 +59,7 @@ def measure_latency(
             predict_one(inst)
             sync()
             block.append((time.perf_counter() - t0) * 1000.0)
+            tick()
         all_ms.extend(block)
         medians.append(statistics.median(block))
         if len(medians) >= 2:

@@ -136,7 +136,7 @@ class ThroughputBlock(Strict):
     n_instances: Positive
     seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     batching: Literal["length", "arrival"] | None = None
-    window_source: Literal["accuracy-pass", "separate-window"] | None = None
+    window_source: Literal["accuracy-pass", "accuracy-pass+top-up", "separate-window"] | None = None
     throughput_cv: Figure | None = None
     unstable: bool | None = None
     unstable_reason: Text | None = None
