@@ -244,10 +244,17 @@ def verdict_paths(
         runs += found
     jobs = [(run_dir, root, roots) for run_dir in runs]
     workers = min(len(os.sched_getaffinity(0)), len(jobs) // PARALLEL_FROM)
+    from benchmark import progress
+
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return dict(zip(runs, pool.map(_verdict_job, jobs, chunksize=64), strict=True))
-    return {run_dir: _verdict_job(job) for run_dir, job in zip(runs, jobs, strict=True)}
+            results = pool.map(_verdict_job, jobs, chunksize=64)
+            verdicts = list(progress.track(results, "validate", total=len(jobs), unit="record"))
+        return dict(zip(runs, verdicts, strict=True))
+    return {
+        run_dir: _verdict_job(job)
+        for run_dir, job in zip(runs, progress.track(jobs, "validate", unit="record"), strict=True)
+    }
 
 
 PARALLEL_FROM = 400  # records per worker below which a second process costs more than it saves

@@ -170,12 +170,15 @@ def build_site(
             by_entry[point.first.entry_slug][board].append(point)
     _STATE.update(env=env, out=out, points=points, entries=entries, figures=figures, by_entry=by_entry)
     keys = [("task", t, p) for t, p in sorted(boards)] + [("entry", e) for e in sorted(entries)]
+    from benchmark.progress import track
+
     try:
         if workers > 1:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                pool.map(_render_page, keys, chunksize=1)
+                for _ in track(pool.imap_unordered(_render_page, keys), "render pages", len(keys), "page"):
+                    pass
         else:
-            for key in keys:
+            for key in track(keys, "render pages", unit="page"):
                 _render_page(key)
     finally:
         _STATE.clear()
