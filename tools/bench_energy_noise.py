@@ -22,17 +22,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BURNER = "while True: pass"
-
-
-def start_neighbour() -> int:
-    out = subprocess.run(
-        ["sh", "-c", f"{sys.executable} -c '{BURNER}' >/dev/null 2>&1 & echo $!"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip())
+from bench_gate import start_neighbour  # noqa: E402 - one neighbour burner for both benchmarks (run from tools/)
 
 
 def run_once(args: argparse.Namespace, out: Path) -> dict:
