@@ -137,6 +137,7 @@ def price(energy_kwh: float, region: str, pue: float) -> dict[str, object]:
         "intensity_source": own.source,
         "intensity_year": own.year,
         "co2e_kg": co2e_kg(energy_kwh, own, pue),
+        "resolution": RESOLUTION,
         "reference_regions": {
             ref.region: {"intensity_g_per_kwh": ref.g_per_kwh, "co2e_kg": co2e_kg(energy_kwh, ref, pue)}
             for ref in (lookup(r) for r in REFERENCE_REGIONS)

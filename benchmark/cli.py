@@ -198,8 +198,8 @@ def _check_mode(args: argparse.Namespace) -> str:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from benchmark.compare import compare_table
     from benchmark.record import read_run
-    from benchmark.report import compare_table
 
     print(compare_table([read_run(Path(p), with_predictions=False) for p in args.runs]))
     return 0

@@ -249,6 +249,8 @@ def measure_costs(
     def predict_one(inst: Instance) -> object:
         return predictor.predict([inst])
 
+    handle_clock = getattr(predictor, "predict_timed", None)
+
     counted = min(len(bare), profile.flops_sample_instances or len(bare))
     with progress.bar(counted, progress.FLOPS, "inst") as bar:
 
@@ -257,7 +259,7 @@ def measure_costs(
             bar.update()
             return flops_one
 
-        flops = per_instance_flops(count_one, bare, profile.flops_sample_instances)
+        flops = per_instance_flops(count_one, bare, profile.flops_sample_instances, batching.text_length)
     timed = profile.warmup + profile.latency_samples * profile.max_repeats
     prepare(predictor, [[bare[k % len(bare)]] for k in range(min(timed, len(bare)))])
     with progress.bar(timed, progress.LATENCY, "call") as bar:
@@ -270,6 +272,7 @@ def measure_costs(
             profile.latency_cv_target,
             sync,
             tick=bar.update,
+            timed_one=(lambda inst: handle_clock([inst])[1]) if callable(handle_clock) else None,
         )
     if idle is None:
         idle = idle_baseline(meter, profile.idle_seconds)

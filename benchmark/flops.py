@@ -73,13 +73,36 @@ class FlopsResult:
     method: str = "torch FlopCounterMode, batch 1 (no padding), CPU SDPA formula registered"
 
 
-def per_instance_flops(count_one: Callable[[Any], int], instances: Sequence[Any], sample: int | None) -> FlopsResult:
-    """``count_one(instance)``: the FLOPs of one batch-1 prediction, for each of the first ``sample``
-    instances (all when None). Counting happens where the model runs, so the caller supplies it."""
-    chosen = instances if sample is None else instances[: min(sample, len(instances))]
+def spread_over_length(instances: Sequence[Any], n: int, length: Callable[[Any], int]) -> list[Any]:
+    """``n`` instances spread evenly over the length order (one from the middle of each of ``n``
+    equal strata). A text model's FLOPs grow with its input's length, so an even spread estimates
+    the mean with a fraction of a random sample's error (systematic sampling); the reported SEM
+    keeps the random-sample formula, an upper bound."""
+    if n >= len(instances):
+        return list(instances)
+    order = sorted(range(len(instances)), key=lambda i: (length(instances[i]), i))
+    return [instances[order[int((k + 0.5) * len(instances) / n)]] for k in range(n)]
+
+
+def per_instance_flops(
+    count_one: Callable[[Any], int],
+    instances: Sequence[Any],
+    sample: int | None,
+    length: Callable[[Any], int] | None = None,
+) -> FlopsResult:
+    """``count_one(instance)``: the FLOPs of one batch-1 prediction, for ``sample`` instances (all
+    when None): spread over ``length`` when given, else the first ones. Counting happens where the
+    model runs, so the caller supplies it."""
+    if sample is None or sample >= len(instances):
+        chosen, how = list(instances), "every instance"
+    elif length is not None:
+        chosen, how = spread_over_length(instances, sample, length), "spread evenly over input length"
+    else:
+        chosen, how = list(instances[:sample]), "the first ones"
     counts = [int(count_one(inst)) for inst in chosen]
     n = len(counts)
     mean = sum(counts) / n if n else float("nan")
     std = math.sqrt(sum((c - mean) ** 2 for c in counts) / n) if n else float("nan")
     sem = 0.0 if n == len(instances) else (std / math.sqrt(n) if n else float("nan"))
-    return FlopsResult(mean, std, sem, mean * len(instances), n, len(instances))
+    method = f"{FlopsResult.method}; {n} of {len(instances)} instances counted, {how}"
+    return FlopsResult(mean, std, sem, mean * len(instances), n, len(instances), method=method)

@@ -39,6 +39,10 @@ class HourlyIntensity:
     sha256: str
     hours: dict[datetime, tuple[float, float]]  # hour start (UTC) -> (average, marginal) g/kWh
 
+    def identity(self) -> dict[str, str]:
+        """What of the file can change a figure (its bytes, by digest), for the job's key."""
+        return {"file": self.file, "sha256": self.sha256, "region": self.region, "source": self.source}
+
 
 def _fail(path: Path, line: int, what: str) -> UserError:
     return UserError(f"--intensity-file {path}, line {line}: {what}; see docs/methodology.md for the format")
@@ -166,3 +170,20 @@ def reprice(metrics: dict[str, Any], series: HourlyIntensity, start: datetime, e
     training = metrics.get("training")
     if isinstance(training, dict) and "training_energy_kwh" in training:
         training["training_carbon_hourly"] = co2e(training["training_energy_kwh"], intensity, pue)
+
+
+def load_for_region(path: Path, region: str) -> HourlyIntensity:
+    """Read a file for a job in ``region``: intensities of another grid would misprice the run."""
+    from benchmark.carbon import lookup
+
+    series = load(path)
+    try:
+        declared = lookup(series.region).region
+    except UserError:
+        declared = series.region
+    if declared.upper() != lookup(region).region.upper():
+        raise UserError(
+            f"--intensity-file {path} is for region {series.region} but the job runs in {region}: "
+            f"give --region {series.region}, or a file whose '# region:' is {region}"
+        )
+    return series

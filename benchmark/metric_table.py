@@ -179,6 +179,20 @@ def missing_reason(record: Any, key: str) -> str | None:
 _LONG_NUMBER = re.compile(r"\d+\.\d{4,}(?:e-?\d+)?")
 
 
+def dig(node: Any, *path: str) -> Any:
+    """``node[path[0]][path[1]]...``, or None where a step is missing or not a mapping."""
+    for part in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def printable(value: Any, limit: int = 120) -> str:
+    """Record-supplied words (a source, a region): printable characters only, bounded; None as a dash."""
+    return "".join(ch for ch in str(value)[:limit] if ch.isprintable()) if value is not None else "—"
+
+
 def _clean(text: Any, limit: int = 160) -> str:
     """Record-supplied words: printable characters only, bounded (escaping is the renderer's), and
     any long decimal in them (``CV 0.06685322087837837``) in the one number format."""

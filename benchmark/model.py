@@ -41,6 +41,14 @@ class ModelHandle(Protocol):
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]: ...
 
+    def predict_timed(self, batch: Sequence[Instance]) -> tuple[list[Any], float]:
+        """Predictions and the seconds the model took, clocked as close to the model as the
+        harness can hold the clock itself: in-process around ``predict`` (GPU synchronised);
+        sandboxed from the request's send to its reply, so the round trip through the pipe counts
+        but the harness's own checks between requests (background work, reply validation) do not.
+        The entry's code never holds this clock."""
+        ...
+
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]: ...
 
     def diagnostics(self) -> Any: ...
@@ -55,6 +63,7 @@ class InProcessModel:
 
     def __init__(self, predictor: Predictor, ctx: PredictorContext) -> None:
         self.predictor: Any = predictor
+        self.device = ctx.device
         self.predictor.load(ctx)
         self.can_fit = can_fit(predictor)
         self.can_restore = can_restore(predictor)
@@ -81,6 +90,18 @@ class InProcessModel:
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]:
         return list(self.predictor.predict(batch))
+
+    def predict_timed(self, batch: Sequence[Instance]) -> tuple[list[Any], float]:
+        import time
+
+        t0 = time.perf_counter()
+        predictions = self.predictor.predict(batch)
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+        took = time.perf_counter() - t0
+        return list(predictions), took
 
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
         from benchmark.flops import count_flops
@@ -124,6 +145,10 @@ class SandboxedModel:
 
     def predict(self, batch: Sequence[Instance]) -> list[Any]:
         return list(self.client.predict_with_flops(batch, False)[0])
+
+    def predict_timed(self, batch: Sequence[Instance]) -> tuple[list[Any], float]:
+        predictions = list(self.client.predict_with_flops(batch, False)[0])
+        return predictions, self.client.last_round_trip_s
 
     def predict_with_flops(self, batch: Sequence[Instance], count: bool = True) -> tuple[list[Any], int | None]:
         predictions, flops = self.client.predict_with_flops(batch, count)

@@ -16,6 +16,7 @@ from typing import Any
 from benchmark import __version__, carbon
 from benchmark.errors import UserError
 from benchmark.fingerprint import code_digest
+from benchmark.intensity import HourlyIntensity, load_for_region
 from benchmark.manifest import Manifest, load_manifest
 from benchmark.profiles import Profile, load_profile, override
 from benchmark.spec import JobRequest, JobSpec, RunOptions
@@ -40,6 +41,7 @@ class PreparedJob:
     eval_sets: tuple[EvalSet, ...]
     record_dir: Path
     started: datetime
+    intensity: HourlyIntensity | None = None  # CO2e over the run's hours (benchmark.intensity)
 
     @property
     def key(self) -> str:
@@ -95,6 +97,7 @@ def prepare(request: JobRequest, options: RunOptions) -> PreparedJob:
     started = datetime.now(UTC)
     profile = override(load_profile(request.profile), region=request.region, pue=request.pue)
     carbon.lookup(profile.region)  # an unknown region fails now, not after the model has run
+    hourly = load_for_region(request.intensity_file, profile.region) if request.intensity_file else None
     train_config = _train_config(request)
     submission_dir, manifest = _manifest(request)
     isolation = resolve_isolation(request.sandbox)
@@ -116,11 +119,12 @@ def prepare(request: JobRequest, options: RunOptions) -> PreparedJob:
         isolation=isolation,
         measure_costs=request.measure_costs,
         harness_version=__version__,
+        intensity=hourly.identity() if hourly else None,
     )
     eval_sets = tuple(
         EvalSet(e.name, tuple(subsample(e.instances, request.limit, request.seed)), e.role) for e in data.eval_sets
     )
     train = tuple(subsample(data.train, request.train_limit, request.seed))
     return PreparedJob(
-        spec, profile, manifest, submission_dir, data, train, eval_sets, path_for(options.out, spec), started
+        spec, profile, manifest, submission_dir, data, train, eval_sets, path_for(options.out, spec), started, hourly
     )

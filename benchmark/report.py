@@ -16,17 +16,19 @@ from typing import Any
 
 from benchmark.metric_table import (
     METRICS,
+    dig,
     figure_warnings,
     format_number,
     format_value,
     metric,
     missing_reason,
     primary_eval_set,
+    printable,
     value_of,
 )
 from benchmark.record import RunRecord
 
-__all__ = ["Row", "compare_table", "headline", "price_tag", "price_tag_html", "price_tag_rows", "primary_eval_set"]
+__all__ = ["SECTIONS", "Row", "headline", "price_tag", "price_tag_html", "price_tag_rows", "primary_eval_set"]
 
 STDERR_LINES = 12
 
@@ -44,23 +46,10 @@ class Row:
     warnings: tuple[str, ...] = ()
 
 
-def _get(node: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _text(value: Any, limit: int = 120) -> str:
-    """Record-supplied words (a source, a region): printable characters only, bounded."""
-    return "".join(ch for ch in str(value)[:limit] if ch.isprintable()) if value is not None else "—"
-
-
 def _first_line(reason: Any) -> str:
     """A reason's first line: the child's output that may follow it is shown on rows of its own."""
     lines = str(reason).splitlines() if reason is not None else []
-    return _text(lines[0].rstrip(":"), 400) if lines else "—"
+    return printable(lines[0].rstrip(":"), 400) if lines else "—"
 
 
 def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,14 +73,14 @@ def _figure(section: str, key: str, metrics: Mapping[str, Any], label: str = "",
 
 def _quality_rows(metrics: Mapping[str, Any]) -> list[Row]:
     rows = []
-    sets = _get(metrics, "eval_sets")
+    sets = dig(metrics, "eval_sets")
     acc = metric("accuracy")
     for name, block in (sets or {}).items() if isinstance(sets, Mapping) else ():
         if not isinstance(block, Mapping):
             continue
         low, high = block.get("accuracy_ci95_low"), block.get("accuracy_ci95_high")
         detail = f"95% CI {format_value(low, acc)}–{format_value(high, acc)} %, n={format_number(block.get('n'))}"
-        where = f"[{_text(name, 40)}, {_text(block.get('role', 'id'), 10)}]"
+        where = f"[{printable(name, 40)}, {printable(block.get('role', 'id'), 10)}]"
         value = block.get("accuracy")
         rows.append(Row("quality", f"accuracy {where}", format_value(value, acc), acc.display_unit, detail))
         for key in ("macro_f1", "f1_positive"):
@@ -103,13 +92,13 @@ def _quality_rows(metrics: Mapping[str, Any]) -> list[Row]:
 
 def _inference_rows(metrics: Mapping[str, Any]) -> list[Row]:
     rows = []
-    flops = _get(metrics, "flops")
+    flops = dig(metrics, "flops")
     if isinstance(flops, Mapping):
         counted = f"counted on {format_number(flops.get('n_counted'))} of {format_number(flops.get('n_eval'))}"
         by = flops.get("counted_by")
-        detail = counted + (f", counted by {_text(by, 30)}" if by else "")
+        detail = counted + (f", counted by {printable(by, 30)}" if by else "")
         rows.append(_figure("inference", "inference_flops_per_instance", metrics, detail=detail))
-    latency = _get(metrics, "latency")
+    latency = dig(metrics, "latency")
     if isinstance(latency, Mapping):
         spread = (
             f"n={format_number(latency.get('n_samples'))} in {format_number(latency.get('repeats'))} repeats, "
@@ -117,7 +106,7 @@ def _inference_rows(metrics: Mapping[str, Any]) -> list[Row]:
         )
         for key in ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99"):
             rows.append(_figure("inference", key, metrics, detail=spread if key == "latency_ms_p50" else ""))
-    throughput = _get(metrics, "throughput")
+    throughput = dig(metrics, "throughput")
     if isinstance(throughput, Mapping):
         detail = f"at batch {format_number(throughput.get('batch_size'))}"
         rows.append(_figure("inference", "throughput_instances_per_s", metrics, detail=detail))
@@ -131,59 +120,78 @@ def _kwh_per_1k(joules: Any, n_instances: Any) -> float | None:
 
 
 def _energy_rows(metrics: Mapping[str, Any]) -> list[Row]:
-    energy = _get(metrics, "energy")
+    energy = dig(metrics, "energy")
     if not isinstance(energy, Mapping):
         return []
     wh = metric("energy_kwh_per_1k")
     mark = "measured" if energy.get("measured") is True else "ESTIMATED"
-    source = f"{mark} ({_text(energy.get('energy_source'), 60)})"
+    source = f"{mark} ({printable(energy.get('energy_source'), 60)})"
     rows = [_figure("energy", "energy_kwh_per_1k", metrics, "energy, active (idle subtracted)", source)]
     total = energy.get("energy_kwh_total_per_1k")
     rows.append(Row("energy", "energy, total (idle included)", format_value(total, wh), wh.display_unit))
     components = energy.get("components_j_active")
     for name, joules in (components or {}).items() if isinstance(components, Mapping) else ():
         value = _kwh_per_1k(joules, energy.get("n_instances"))
-        rows.append(Row("energy", f"  of which {_text(name, 20)}", format_value(value, "energy_kwh_per_1k"), "Wh"))
-    carbon = _get(energy, "carbon_per_1k")
+        rows.append(Row("energy", f"  of which {printable(name, 20)}", format_value(value, "energy_kwh_per_1k"), "Wh"))
+    carbon = dig(energy, "carbon_per_1k")
     if isinstance(carbon, Mapping):
         detail = (
-            f"{mark}; {_text(carbon.get('region'), 20)} {format_number(carbon.get('intensity_g_per_kwh'))} g/kWh "
-            f"({_text(carbon.get('intensity_source'), 60)}), PUE {format_number(carbon.get('pue'))}"
+            f"{mark}; {printable(carbon.get('region'), 20)} {format_number(carbon.get('intensity_g_per_kwh'))} g/kWh "
+            f"({printable(carbon.get('intensity_source'), 60)}), PUE {format_number(carbon.get('pue'))}"
         )
         rows.append(_figure("energy", "co2e_kg_per_1k", metrics, detail=detail))
         refs = carbon.get("reference_regions")
         for region, ref in (refs or {}).items() if isinstance(refs, Mapping) else ():
-            g = format_value(_get(ref, "co2e_kg"), "co2e_kg_per_1k")
+            g = format_value(dig(ref, "co2e_kg"), "co2e_kg_per_1k")
             rows.append(
                 Row(
                     "energy",
-                    f"  CO2e at {_text(region, 20)}",
+                    f"  CO2e at {printable(region, 20)}",
                     g,
                     "g",
-                    f"{format_number(_get(ref, 'intensity_g_per_kwh'))} g/kWh",
+                    f"{format_number(dig(ref, 'intensity_g_per_kwh'))} g/kWh",
                 )
             )
-    return rows
+    return rows + _hourly_rows(dig(energy, "carbon_per_1k_hourly"))
+
+
+def _hourly_rows(block: Any) -> list[Row]:
+    """CO2e over the run's own hours (``run --intensity-file``): average and marginal."""
+    if not isinstance(block, Mapping):
+        return []
+    if block.get("reason"):
+        return [Row("energy", "  CO2e, hourly", "n/a", "g", printable(block.get("reason"), 100))]
+    where = f"{printable(block.get('region'), 20)}, {format_number(block.get('hours'))} h ({printable(block.get('intensity_source'), 60)})"
+    return [
+        Row(
+            "energy",
+            f"  CO2e, hourly {kind}",
+            format_value(dig(block, f"co2e_kg_{kind}"), "co2e_kg_per_1k"),
+            "g",
+            f"{format_number(dig(block, f'{kind}_g_per_kwh'))} g/kWh; {where}",
+        )
+        for kind in ("average", "marginal")
+    ]
 
 
 def _training_rows(metrics: Mapping[str, Any]) -> list[Row]:
-    training = _get(metrics, "training")
+    training = dig(metrics, "training")
     if not isinstance(training, Mapping):
         return []
-    mark = "measured" if _get(training, "energy", "measured") is True else "ESTIMATED"
+    mark = "measured" if dig(training, "energy", "measured") is True else "ESTIMATED"
     return [
         _figure(
             "training",
             "training_flops",
             metrics,
             detail=f"on {format_number(training.get('n_train'))} instances"
-            + (f", counted by {_text(training.get('counted_by'), 30)}" if training.get("counted_by") else ""),
+            + (f", counted by {printable(training.get('counted_by'), 30)}" if training.get("counted_by") else ""),
         ),
         _figure(
             "training",
             "training_energy_kwh",
             metrics,
-            detail=f"{mark} ({_text(_get(training, 'energy', 'energy_source'), 60)})",
+            detail=f"{mark} ({printable(dig(training, 'energy', 'energy_source'), 60)})",
         ),
         _figure("training", "training_co2e_kg", metrics, detail=mark),
         Row("training", "training wall time", format_number(training.get("wall_s")), "s"),
@@ -203,14 +211,14 @@ def price_tag_rows(record: RunRecord) -> list[Row]:
     """The rows of a run's price tag, in display order, for both renderers."""
     run = record.run
     if run.get("status") == "failed":
-        failure = _get(run, "failure") or {}
+        failure = dig(run, "failure") or {}
         rows = [
-            Row("failure", "kind", _text(_get(failure, "kind"), 40)),
-            Row("failure", "reason", _first_line(_get(failure, "reason"))),
+            Row("failure", "kind", printable(dig(failure, "kind"), 40)),
+            Row("failure", "reason", _first_line(dig(failure, "reason"))),
         ]
-        tail = _get(failure, "stderr_tail")
+        tail = dig(failure, "stderr_tail")
         lines = str(tail).splitlines()[-STDERR_LINES:] if tail else []
-        rows += [Row("failure", "child's stderr" if i == 0 else "", _text(line, 200)) for i, line in enumerate(lines)]
+        rows += [Row("failure", "child's stderr" if i == 0 else "", printable(line, 200)) for i, line in enumerate(lines)]
         return rows
     metrics = record.metrics
     rows = _quality_rows(metrics) + _inference_rows(metrics) + _energy_rows(metrics) + _training_rows(metrics)
@@ -230,19 +238,19 @@ def _once(rows: list[Row]) -> list[Row]:
 
 def _header(record: RunRecord) -> list[str]:
     run = record.run
-    task, sub, prof = (_get(run, k) or {} for k in ("task", "submission", "profile"))
-    match = _get(run, "profile_match") or {}
+    task, sub, prof = (dig(run, k) or {} for k in ("task", "submission", "profile"))
+    match = dig(run, "profile_match") or {}
     reasons = match.get("reasons") if isinstance(match, Mapping) else None
     hardware = (
         "matches the profile"
-        if _get(match, "matched") is True
+        if dig(match, "matched") is True
         else "DOES NOT match the profile: "
-        + "; ".join(_text(r) for r in (reasons if isinstance(reasons, list) else []))
+        + "; ".join(printable(r) for r in (reasons if isinstance(reasons, list) else []))
     )
     return [
         f"run      {record.path}",
-        f"task     {_text(_get(task, 'name'), 40)}   submission {_text(_get(sub, 'name'), 60)} "
-        f"{_text(_get(sub, 'version'), 20)}   profile {_text(_get(prof, 'name'), 40)}   status {_text(run.get('status'), 20)}",
+        f"task     {printable(dig(task, 'name'), 40)}   submission {printable(dig(sub, 'name'), 60)} "
+        f"{printable(dig(sub, 'version'), 20)}   profile {printable(dig(prof, 'name'), 40)}   status {printable(run.get('status'), 20)}",
         f"hardware {hardware}",
     ]
 
@@ -302,103 +310,3 @@ def render_html(rows: list[Row]) -> str:
 
 def price_tag_html(record: RunRecord) -> str:
     return render_html(price_tag_rows(record))
-
-
-def _params_that_differ(records: list[RunRecord]) -> list[str]:
-    """Two runs of one entry differ only in their params: name the ones that differ within an entry."""
-    points = [""] * len(records)
-    names = [_text(_get(r.run, "submission", "name"), 60) for r in records]
-    for name in set(names):
-        group = [i for i, n in enumerate(names) if n == name]
-        params = {i: p if isinstance(p := _get(records[i].run, "submission", "params"), Mapping) else {} for i in group}
-        keys = sorted({k for p in params.values() for k in p if len({repr(q.get(k)) for q in params.values()}) > 1})
-        for i in group:
-            points[i] = ", ".join(f"{_text(k, 30)}={_text(params[i].get(k), 30)}" for k in keys)
-    return points
-
-
-def compare_table(records: list[RunRecord]) -> str:
-    """Several runs' headline figures side by side, one column per run (`greenbench compare`).
-
-    Sections and units are the price tag's; a warning under a row names the run it concerns, and
-    a failed run's column reads "failed" with its cause below the table.
-    """
-    heads = _unique([
-        f"{_text(_get(r.run, 'submission', 'name'), 40)} {_text(_get(r.run, 'submission', 'version'), 20)}"
-        for r in records
-    ])  # fmt: skip
-    rows: list[tuple[str, list[str], list[str]]] = [
-        (
-            "task / profile",
-            [
-                f"{_text(_get(r.run, 'task', 'name'), 30)} / {_text(_get(r.run, 'profile', 'name'), 30)}"
-                for r in records
-            ],
-            [],
-        ),
-        ("status", [_text(r.status, 20) for r in records], []),
-    ]
-    points = _params_that_differ(records)
-    if any(points):
-        rows.append(("params that differ", [p or "—" for p in points], []))
-    for section in ("quality", "inference", "energy", "training"):
-        section_rows = []
-        for m in (m for m in METRICS if m.section == section):
-            values = [value_of(r, m.key) for r in records]
-            if all(v is None for v in values):
-                continue
-            # A missing figure's reason can be a sentence: "n/a" in the cell, the reason below the row.
-            cells = ["—" if r.status == "failed" else format_value(v, m) if v is not None else "n/a"
-                     for v, r in zip(values, records, strict=True)]  # fmt: skip
-            notes = [
-                f"{head}: {w}"
-                for head, v, r in zip(heads, values, records, strict=True)
-                for w in (
-                    figure_warnings(r, m.key)
-                    if v is not None
-                    else [f"{m.label} not available: {missing_reason(r, m.key)}"]
-                )
-                if r.status != "failed"
-            ]
-            section_rows.append((f"  {m.label} [{m.display_unit}, {m.direction} is better]", cells, notes))
-        if section_rows:
-            title = SECTIONS[section] + (" (primary eval set)" if section == "quality" else "")
-            rows.append((title, [""] * len(records), []))
-            rows.extend(section_rows)
-    energy = [_get(r.metrics, "energy") for r in records]
-    marks = {True: "measured", False: "ESTIMATED"}
-    rows.append(("energy measured?", [marks.get(_get(e, "measured"), "—") for e in energy], []))
-    rows.append(
-        ("energy source", [_text(_get(e, "energy_source"), 40) if isinstance(e, Mapping) else "—" for e in energy], [])
-    )
-    return _render_columns(heads, rows, _failures(records, heads))
-
-
-def _unique(heads: list[str]) -> list[str]:
-    """Two runs of one entry version (another profile, another seed) get numbered columns, so a
-    warning line can say which one it concerns."""
-    return [f"{h} #{i}" if heads.count(h) > 1 else h for i, h in enumerate(heads, start=1)]
-
-
-def _failures(records: list[RunRecord], heads: list[str]) -> list[str]:
-    out = []
-    for head, r in zip(heads, records, strict=True):
-        if r.status == "failed":
-            failure = _get(r.run, "failure")
-            out.append(f"{head} failed ({_text(_get(failure, 'kind'), 40)}): {_text(_get(failure, 'reason'), 300)}")
-    return out
-
-
-def _render_columns(heads: list[str], rows: list[tuple[str, list[str], list[str]]], footer: list[str]) -> str:
-    """Right-aligned columns; a note already shown above (same text on the row before) is not repeated."""
-    width = max(len(label) for label, _, _ in rows)
-    cols = [max(len(h), *(len(cells[i]) for _, cells, _ in rows)) for i, h in enumerate(heads)]
-    lines = [" " * width + "  " + "  ".join(h.rjust(c) for h, c in zip(heads, cols, strict=True))]
-    shown: set[str] = set()
-    for label, cells, notes in rows:
-        lines.append(
-            (label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(cells, cols, strict=True))).rstrip()
-        )
-        lines += [f"    ! {note}" for note in notes if note not in shown]
-        shown.update(notes)
-    return "\n".join(lines + [""] * bool(footer) + footer)

@@ -82,6 +82,15 @@ class JobRequest:
         default=None, metadata=cli("grid region for CO2e (default: the profile's), e.g. USA, FRA, USA/CA, SE3")
     )
     pue: float | None = field(default=None, metadata=cli("data-centre PUE (default: the profile's)", type=float))
+    intensity_file: Path | None = field(
+        default=None,
+        metadata=cli(
+            "hourly grid intensities for the region (CSV, see docs/methodology.md): CO2e over the hours "
+            "the run took, average and marginal (default: the region's yearly average)",
+            type=Path,
+            metavar="CSV",
+        ),
+    )
     measure_costs: bool = field(
         default=True,
         metadata=cli(
@@ -208,11 +217,17 @@ class JobSpec:
     isolation: str  # the level that will run: bwrap, netns, process or none
     measure_costs: bool
     harness_version: str
+    intensity: dict[str, Any] | None = None  # an hourly intensity file: {file, sha256, region, source}
 
     def identity(self) -> dict[str, Any]:
+        """The hashed fields; ``intensity`` only when a file was given, so jobs priced at the
+        yearly average keep the keys they had before the option existed."""
         from dataclasses import asdict
 
-        return asdict(self)
+        identity = asdict(self)
+        if identity["intensity"] is None:
+            del identity["intensity"]
+        return identity
 
     def key(self) -> str:
         return hashlib.sha256(canonical_json(self.identity()).encode()).hexdigest()

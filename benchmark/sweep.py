@@ -49,6 +49,7 @@ class Group(BaseModel):
     train_config: str | None = None
     region: str | None = None
     pue: float | None = Field(default=None, ge=1.0)
+    intensity_file: str | None = None  # hourly intensities (relative to the sweep file), as run --intensity-file
     measure_costs: bool = True
     sandbox: str = "auto"
 
@@ -124,6 +125,7 @@ def expand(sweep: SweepFile, base: Path) -> list[JobRequest]:
                     seed=seed,
                     region=group.region,
                     pue=group.pue,
+                    intensity_file=(base / group.intensity_file) if group.intensity_file else None,
                     measure_costs=group.measure_costs,
                     sandbox=group.sandbox,
                     params=point,

@@ -65,4 +65,10 @@ def run_block(job: PreparedJob, status: str, failure: dict[str, Any] | None) -> 
 def write_record(
     job: PreparedJob, status: str, failure: dict[str, Any] | None, rows: list[dict[str, Any]], metrics: dict[str, Any]
 ) -> None:
-    write_run(job.record_dir, run_block(job, status, failure), rows, metrics, replace=True)
+    run = run_block(job, status, failure)
+    if job.intensity is not None and status == "complete":
+        from benchmark import intensity
+
+        finished = datetime.fromisoformat(run["finished_at"])
+        intensity.reprice(metrics, job.intensity, job.started, finished, job.profile.pue)
+    write_run(job.record_dir, run, rows, metrics, replace=True)

@@ -103,7 +103,20 @@ def _cell(point: Point, col: Header) -> str:
         extra = ' <span class="est">est.</span>'
     if value is not None and m.section == "training" and point.first.training_shared:
         extra = ' <span class="shared">shared</span>'
+    reason = unstable_reason(point, m.block) if value is not None else None
+    if reason is not None:
+        extra += f' <span class="unstable" title="{esc(reason)}">unstable</span>'
     return _num_cell(value, m.scale, extra)
+
+
+def unstable_reason(point: Point, block: str) -> str | None:
+    """Why a seed's figure in ``block`` (latency, energy...) is flagged unstable in its record:
+    its windows or repeats spread past the profile's target. None when no seed is flagged."""
+    for run in point.runs:
+        figures = run.metrics.get(block)
+        if isinstance(figures, dict) and figures.get("unstable") is True:
+            return str(figures.get("unstable_reason") or "flagged unstable in the record")[:300]
+    return None
 
 
 def table_html(points: list[Point], has_ood: bool, front_ids: set[int]) -> Markup:

@@ -155,3 +155,58 @@ def test_show_prices_a_record_over_its_hours():
     assert "no intensity for 2026-11-30T01:00" in _hourly_carbon(record, SAMPLE)
     with pytest.raises(UserError, match="started_at"):
         _hourly_carbon(SimpleNamespace(path="r", run={}, metrics={}), SAMPLE)
+
+
+def hours_around_now(tmp_path: Path, region: str = "USA") -> Path:
+    """An intensity file covering the hours a test run can take (the shipped sample is one fixed day)."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = [f"{(now + timedelta(hours=h)).strftime('%Y-%m-%dT%H:00:00Z')},{400 + h},{600 + h}" for h in range(-2, 4)]
+    path = tmp_path / "hourly.csv"
+    path.write_text(f"# source: test hours\n# region: {region}\n" + HEADER.splitlines()[2] + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_run_prices_co2e_over_the_hours_it_took(tmp_path, data_dir, fast_profile, isolated_cache, capsys):
+    from benchmark import intensity
+    from benchmark.cli import main
+    from benchmark.record import find_runs, read_run
+    from benchmark.validate import validate_run
+
+    majority = Path(__file__).resolve().parent.parent / "submissions" / "majority-class"
+    common = ["run", "--task", "ag_news", "--submission", str(majority), "--profile", str(fast_profile)]
+    common += ["--data-dir", str(data_dir), "--limit", "40", "--sandbox", "none"]
+    hourly = hours_around_now(tmp_path)
+    assert main([*common, "--out", str(tmp_path / "a"), "--intensity-file", str(hourly)]) == 0
+    assert main([*common, "--out", str(tmp_path / "b")]) == 0
+    (with_file,) = find_runs(tmp_path / "a")
+    (without,) = find_runs(tmp_path / "b")
+    assert with_file.name != without.name  # the file's bytes are part of the job's identity
+    record = read_run(with_file, with_predictions=False)
+    assert record.run["spec"]["intensity"]["sha256"] == intensity.load(hourly).sha256
+    block = record.metrics["energy"]["carbon_per_1k_hourly"]
+    assert block["resolution"] == "hourly" and block["intensity_source"] == "test hours"
+    assert block["reason"] is None and 398 <= block["average_g_per_kwh"] <= 403
+    energy = record.metrics["energy"]["energy_kwh_per_1k"]
+    assert block["co2e_kg_marginal"] == pytest.approx(energy * block["marginal_g_per_kwh"] / 1000)
+    assert record.metrics["training"]["training_carbon_hourly"]["resolution"] == "hourly"
+    plain = read_run(without, with_predictions=False)
+    assert "intensity" not in plain.run["spec"] and "carbon_per_1k_hourly" not in plain.metrics["energy"]
+    assert plain.metrics["energy"]["carbon_per_1k"]["resolution"] == "annual-average"
+    assert validate_run(with_file, data_dir) == []  # the schema reads the hourly blocks back
+    capsys.readouterr()
+    assert main(["show", str(with_file)]) == 0
+    assert "hourly" in capsys.readouterr().out
+
+
+def test_a_file_for_another_region_is_refused(tmp_path, data_dir, fast_profile, capsys):
+    from benchmark.cli import main
+
+    majority = Path(__file__).resolve().parent.parent / "submissions" / "majority-class"
+    code = main(
+        ["run", "--task", "ag_news", "--submission", str(majority), "--profile", str(fast_profile)]
+        + ["--data-dir", str(data_dir), "--out", str(tmp_path), "--intensity-file", str(hours_around_now(tmp_path, "FRA"))]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "is for region FRA but the job runs in USA" in err and "Traceback" not in err

@@ -81,3 +81,30 @@ def test_sampled_count_reports_sampling_error():
         )
     assert result.n_counted == 4 and result.n_eval == 6
     assert result.inference_flops_per_instance_sem > 0
+
+
+@pytest.mark.parametrize(
+    ("lengths", "n", "picked"),
+    [
+        ([5, 1, 4, 2, 3, 6], 3, [2, 4, 6]),  # sorted 1..6, strata {1,2} {3,4} {5,6}: the upper middle of each
+        ([5, 1, 4, 2, 3, 6], 6, [5, 1, 4, 2, 3, 6]),  # all of them, in their own order
+        ([10, 10, 10, 1], 2, [10, 10]),
+        ([7], 1, [7]),
+    ],
+)
+def test_a_sample_is_spread_over_the_length_order(lengths, n, picked):
+    from benchmark.flops import spread_over_length
+
+    assert spread_over_length(lengths, n, lambda x: x) == picked
+
+
+def test_a_spread_sample_of_length_driven_flops_is_close_and_says_how_it_was_drawn():
+    lengths = [(k * 37) % 101 + 10 for k in range(500)]  # FLOPs proportional to length
+    spread = per_instance_flops(lambda x: 1000 * x, lengths, sample=16, length=lambda x: x)
+    first = per_instance_flops(lambda x: 1000 * x, lengths, sample=16)
+    full = 1000 * sum(lengths) / len(lengths)
+    assert abs(spread.inference_flops_per_instance_mean / full - 1) < 0.02
+    assert "16 of 500 instances counted, spread evenly over input length" in spread.method
+    assert "the first ones" in first.method
+    every = per_instance_flops(lambda x: 1000 * x, lengths[:8], sample=16, length=lambda x: x)
+    assert every.n_counted == 8 and "every instance" in every.method and every.inference_flops_per_instance_sem == 0

@@ -37,3 +37,20 @@ def test_unmet_target_stops_at_the_cap():
 def test_no_instances_is_an_error():
     with pytest.raises(ValueError):
         measure_latency(lambda i: None, [], 1, 0, 1, 0.1)
+
+
+def test_a_handle_clock_replaces_the_wall_clock():
+    """A sandboxed handle times the round trip itself; the harness's bookkeeping around the call
+    (here: a 5 ms sleep in predict_one's place) must not reach the figure."""
+    calls = []
+
+    def timed_one(inst):
+        calls.append(inst)
+        time.sleep(0.005)
+        return 0.002  # what the handle's own clock saw
+
+    result = measure_latency(
+        lambda i: None, [1, 2], samples=4, warmup=1, max_repeats=2, cv_target=1.0, timed_one=timed_one
+    )
+    assert result.latency_ms_p50 == pytest.approx(2.0) and result.latency_ms_p99 == pytest.approx(2.0)
+    assert len(calls) == result.n_samples == 8  # warm-up goes through predict_one, untimed

@@ -108,3 +108,20 @@ def test_first_200_rows_then_show_all(tmp_path):
     rows = page.count("<tr id=")
     assert rows == 391 and len(re.findall(r"<tr [^>]*hidden>", page)) == rows - 200  # all there, the rest folded
     assert f'<button type="button" id="showall">Show all {rows} rows</button>' in page
+
+
+def test_a_figure_flagged_unstable_is_marked_in_its_cell(synthetic):
+    from leaderboard.points import Point
+    from leaderboard.table import headers, row
+
+    runs, _ = collect([synthetic])
+    run = next(r for r in runs if "latency_ms_p50" in r.values and "energy_kwh_per_1k" in r.values)
+    run.metrics["latency"] = {**run.metrics.get("latency", {}), "unstable": True, "unstable_reason": "<b>CV 0.2</b>"}
+    run.metrics["energy"] = {**run.metrics.get("energy", {}), "unstable": False}
+    point = Point([run], values=dict(run.values))
+    cols = headers([point], has_ood=False)
+    cells = row(point, cols, False, 0).split("<td>")[1:]
+    by_key = {col.key: cell for col, cell in zip(cols[1:], cells, strict=True)}
+    mark = '<span class="unstable" title="&lt;b&gt;CV 0.2&lt;/b&gt;">unstable</span>'
+    assert mark in by_key["latency_ms_p50"] and mark in by_key["latency_ms_p99"]
+    assert "unstable" not in by_key["energy_kwh_per_1k"] and "unstable" not in by_key["accuracy"]

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from benchmark.compare import compare_table
 from benchmark.record import RunRecord
-from benchmark.report import compare_table, headline, price_tag, price_tag_html, price_tag_rows, render_text
+from benchmark.report import headline, price_tag, price_tag_html, price_tag_rows, render_text
 
 RUN: dict[str, Any] = {
     "status": "complete",

@@ -317,3 +317,27 @@ def test_every_test_named_in_the_security_doc_exists():
     for path in (REPO / "tests").rglob("test_*.py"):
         defined |= set(re.findall(r"^def (test_[a-z0-9_]+)", path.read_text(), re.MULTILINE))
     assert named and named <= defined, named - defined
+
+
+def test_the_latency_clock_is_the_round_trip_without_the_harness_checks(tmp_path, monkeypatch):
+    """predict_timed: the request's send-to-reply time, held by the parent. The background-work
+    watch (reading the child's CPU time) runs outside it, so a slow check does not count."""
+    import time
+
+    from benchmark.model import SandboxedModel
+    from benchmark.predictor import PredictorContext
+    from tests.hostile.driver import AG_NEWS, TEST
+
+    folder = submission(tmp_path, "slow")  # 2.5 s per call
+    client = SandboxedPredictor(load_manifest(folder), folder, Limits(120.0, None), 1, "process")
+    model = SandboxedModel(client, PredictorContext(AG_NEWS, "cpu", "float32", 0, folder, tmp_path / "w"))
+    try:
+        real_mark = client.watch.mark
+        monkeypatch.setattr(client.watch, "mark", lambda: (time.sleep(0.4), real_mark()))
+        t0 = time.perf_counter()
+        predictions, seconds = model.predict_timed(TEST[:1])
+        wall = time.perf_counter() - t0
+        assert predictions == [0]
+        assert 2.5 <= seconds < 2.5 + 0.35 and wall >= seconds + 0.4  # the 0.4 s check is in wall, not in the clock
+    finally:
+        model.close()

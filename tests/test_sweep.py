@@ -59,11 +59,13 @@ def test_grid_seeds_and_tasks_expand_to_every_job(tmp_path, data_dir, fast_profi
         data_dir,
         fast_profile,
         f"groups:\n  - submissions: [{REPO}/submissions/early-exit]\n    tasks: [ag_news, hyperpartisan]\n"
-        "    grid: {threshold: [0.6, 0.8, 1.01]}\n    seeds: [0, 1]\n    profiles: [PROFILE]\n",
+        "    grid: {threshold: [0.6, 0.8, 1.01]}\n    seeds: [0, 1]\n    profiles: [PROFILE]\n"
+        "    intensity_file: hours.csv\n",
     )
     jobs, options = load_jobs(path, RunOptions(), out_given=False)
     assert len(jobs) == 2 * 3 * 2 and options.out == path.parent / "store"
     assert {dict(j.params)["threshold"] for j in jobs} == {0.6, 0.8, 1.01}
+    assert {j.intensity_file for j in jobs} == {path.parent / "hours.csv"}  # relative to the sweep file
 
 
 BOARD = (

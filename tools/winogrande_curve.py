@@ -262,7 +262,7 @@ class MiniLMScorer:
     """The minilm-finetune entry's two-choice scorer and optimiser, outside the harness (see the
     module docstring); torch and the model load only here, so the bookkeeping tests stay light."""
 
-    def __init__(self, lr: float, max_length: int, seed: int) -> None:
+    def __init__(self, lr: float, max_length: int, seed: int, pooling: str = "mean") -> None:
         import torch
         from torch import nn
 
@@ -276,13 +276,32 @@ class MiniLMScorer:
         self.encoder = entry.minilm_encoder()
         self.head = nn.Linear(self.encoder.config.hidden_size, entry.head_size(self.info))
         self.max_length = max_length
+        self.pooling = pooling
         params = list(self.encoder.parameters()) + list(self.head.parameters())
         self.optimiser = torch.optim.AdamW(params, lr=lr)
 
     def _logits(self, batch: Sequence[Instance]):  # noqa: ANN202 - a torch.Tensor; torch loads lazily
         texts = self.entry.instance_texts(batch, self.info)
-        pooled = self.entry.pooled_embeddings(self.encoder, self.tokenizer, texts, self.max_length, "cpu")
+        if self.pooling == "after-blank":
+            pooled = self._after_blank(batch, texts)
+        else:
+            pooled = self.entry.pooled_embeddings(self.encoder, self.tokenizer, texts, self.max_length, "cpu")
         return self.entry.group_choices(self.head(pooled), len(batch), self.info)
+
+    def _after_blank(self, batch: Sequence[Instance], texts: list[str]):  # noqa: ANN202
+        """Mean of the states from the filled-in option to the sentence's end: the two filled
+        sentences differ only there, and what follows the blank is what must agree with the option
+        (the encoder's analogue of Trinh & Le's partial scoring). The entry pools every token."""
+        n = len(self.info.choice_fields)
+        starts = self.torch.tensor([inst.inputs["sentence"].index("_") for inst in batch for _ in range(n)])
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt",
+            return_offsets_mapping=True,
+        )  # fmt: skip
+        offsets = enc.pop("offset_mapping")
+        span = (offsets[..., 0] >= starts[:, None]) & (offsets[..., 1] > 0)  # special tokens are (0, 0)
+        mask = enc["attention_mask"] * span
+        return self.entry.mean_pool(self.encoder(**enc).last_hidden_state, mask)
 
     def train_step(self, batch: Sequence[Instance]) -> tuple[float, int]:
         self.encoder.train()
@@ -311,6 +330,12 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pooling",
+        choices=("mean", "after-blank"),
+        default="mean",
+        help="mean: every token (the entry's scorer); after-blank: the option and what follows it",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dev-limit", type=int, default=None, help="for smoke runs only; the curve uses all 1,267")
     parser.add_argument("--out", type=Path, default=Path("/tmp/winogrande_curve.jsonl"))
@@ -339,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dev = next(e.instances for e in data.eval_sets if e.name == "dev")
         dev = subsample(dev, args.dev_limit, args.seed)
         print(f"train_{args.train_config}: {len(train)} instances; dev {len(dev)}; checkpoints {checkpoints}")
-        scorer = MiniLMScorer(args.lr, args.max_length, args.seed)
+        scorer = MiniLMScorer(args.lr, args.max_length, args.seed, args.pooling)
         run_curve(
             scorer, train, dev, checkpoints, batch_size=args.batch_size, seed=args.seed, out=args.out, stop_by=stop_by
         )
