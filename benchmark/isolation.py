@@ -57,6 +57,7 @@ ENV_ALLOW = (
     "TRANSFORMERS_OFFLINE",
     "TOKENIZERS_PARALLELISM",
     "OMP_NUM_THREADS",
+    "GOMP_SPINCOUNT",  # overrides RUNTIME_ENV's
     "MKL_NUM_THREADS",
     "OPENBLAS_CORETYPE",
     "OPENBLAS_L2_SIZE",
@@ -156,9 +157,18 @@ def bwrap_command(cmd: list[str], mounts: Mounts, gpu: bool) -> list[str]:
     return [*args, "--", *cmd]
 
 
+# The model's runtime, the same for every entry. GNU OpenMP (torch's CPU thread pool) spins a
+# finished thread at each barrier for up to 300,000 iterations by default; beside another job on
+# a shared machine the sibling it waits for is descheduled, and the spinning is charged to the job
+# as CPU time (hence energy): 1.6x the CPU time per batch of 32 MiniLM calls beside one busy core.
+# A spin of 10,000 iterations then sleeps: the same latency on a quiet machine, and CPU time
+# beside a neighbour within 7% (tools/bench_energy_noise.py measures the job's energy).
+RUNTIME_ENV = {"GOMP_SPINCOUNT": "10000"}
+
+
 def child_env(home: Path, isolation: str = "process") -> dict[str, str]:
     """Only the allow-listed variables: tokens and cloud keys never reach submission code."""
-    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW}
+    env = {**RUNTIME_ENV, **{k: v for k, v in os.environ.items() if k in ENV_ALLOW}}
     if isolation == "bwrap":  # the host's PATH names its folders; inside only these exist
         pythonpath = str(INSIDE_HARNESS)
         env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"))
