@@ -176,3 +176,20 @@ def test_table_prints_every_point_and_a_missing_file_is_exit_2(tmp_path, capsys)
     assert len(table) == 4 and table[2].startswith("| 2 | 0.750 (3/4) |")
     assert curve.main(["--table", str(tmp_path / "missing.jsonl")]) == 2
     assert "no such curve file" in capsys.readouterr().err
+
+
+def test_after_blank_pooling_keeps_the_option_and_what_follows():
+    import torch
+    import transformers
+
+    from benchmark.entry import minilm_path
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_path())
+    sentence = "The trophy did not fit in the _ because it was too big."
+    texts = [sentence.replace("_", "suitcase"), "Short _ one.".replace("_", "x")]
+    enc = tokenizer(texts, padding=True, return_tensors="pt", return_offsets_mapping=True)
+    starts = torch.tensor([sentence.index("_"), "Short _ one.".index("_")])
+    mask = curve.after_blank_mask(enc["offset_mapping"], starts, enc["attention_mask"])
+    kept = [tokenizer.convert_ids_to_tokens(ids[m.bool()].tolist()) for ids, m in zip(enc["input_ids"], mask)]
+    assert kept[0][0] == "suitcase" and kept[0][-1] == "." and "trophy" not in kept[0]
+    assert "[SEP]" not in kept[0] and "[PAD]" not in kept[1] and kept[1] == ["x", "one", "."]

@@ -258,6 +258,12 @@ def _describe(p: CurvePoint) -> str:
     )
 
 
+def after_blank_mask(offsets, starts, attention):  # noqa: ANN001, ANN201 - torch tensors; torch loads lazily
+    """1 for the real tokens that start at or after each text's blank (character ``starts``), 0
+    elsewhere: the special tokens' (0, 0) offsets and the padding drop out."""
+    return attention * ((offsets[..., 0] >= starts[:, None]) & (offsets[..., 1] > 0))
+
+
 class MiniLMScorer:
     """The minilm-finetune entry's two-choice scorer and optimiser, outside the harness (see the
     module docstring); torch and the model load only here, so the bookkeeping tests stay light."""
@@ -298,9 +304,7 @@ class MiniLMScorer:
             texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt",
             return_offsets_mapping=True,
         )  # fmt: skip
-        offsets = enc.pop("offset_mapping")
-        span = (offsets[..., 0] >= starts[:, None]) & (offsets[..., 1] > 0)  # special tokens are (0, 0)
-        mask = enc["attention_mask"] * span
+        mask = after_blank_mask(enc.pop("offset_mapping"), starts, enc["attention_mask"])
         return self.entry.mean_pool(self.encoder(**enc).last_hidden_state, mask)
 
     def train_step(self, batch: Sequence[Instance]) -> tuple[float, int]:
