@@ -190,6 +190,6 @@ def test_after_blank_pooling_keeps_the_option_and_what_follows():
     enc = tokenizer(texts, padding=True, return_tensors="pt", return_offsets_mapping=True)
     starts = torch.tensor([sentence.index("_"), "Short _ one.".index("_")])
     mask = curve.after_blank_mask(enc["offset_mapping"], starts, enc["attention_mask"])
-    kept = [tokenizer.convert_ids_to_tokens(ids[m.bool()].tolist()) for ids, m in zip(enc["input_ids"], mask)]
+    kept = [tokenizer.convert_ids_to_tokens(ids[m.bool()].tolist()) for ids, m in zip(enc["input_ids"], mask, strict=True)]
     assert kept[0][0] == "suitcase" and kept[0][-1] == "." and "trophy" not in kept[0]
     assert "[SEP]" not in kept[0] and "[PAD]" not in kept[1] and kept[1] == ["x", "one", "."]
