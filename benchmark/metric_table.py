@@ -129,14 +129,8 @@ def primary_eval_set(metrics: Mapping[str, Any]) -> str | None:
 
 
 def _walk(metrics: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = metrics
-    for part in path:
-        if part == PRIMARY:
-            part = primary_eval_set(metrics) or ""
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    primary = (primary_eval_set(metrics) or "") if PRIMARY in path else ""
+    return dig(metrics, *(primary if part == PRIMARY else part for part in path))
 
 
 def _cached_training(metrics: Mapping[str, Any]) -> bool:
@@ -196,8 +190,7 @@ def printable(value: Any, limit: int = 120) -> str:
 def _clean(text: Any, limit: int = 160) -> str:
     """Record-supplied words: printable characters only, bounded (escaping is the renderer's), and
     any long decimal in them (``CV 0.06685322087837837``) in the one number format."""
-    printable = "".join(ch for ch in str(text)[:limit] if ch.isprintable())
-    return _LONG_NUMBER.sub(lambda match: format_number(float(match.group())), printable)
+    return _LONG_NUMBER.sub(lambda match: format_number(float(match.group())), printable(str(text), limit))
 
 
 def _is_number(value: Any) -> bool:

@@ -143,10 +143,11 @@ def test_main_reports_a_bad_flag_as_exit_2(capsys):
     assert "error: --checkpoints" in capsys.readouterr().err
 
 
-def test_json_lines_survive_a_round_trip(tmp_path):
+def _curve_file(tmp_path: Path, right: set[str]) -> Path:
+    """A two-point curve of a fake scorer (right on the dev ids in ``right``), written to a file."""
     out = tmp_path / "c.jsonl"
     curve.run_curve(
-        FakeScorer(set()),
+        FakeScorer(right),
         _instances(4, "t"),
         _instances(4, "d"),
         [2, 4],
@@ -155,22 +156,17 @@ def test_json_lines_survive_a_round_trip(tmp_path):
         out=out,
         log=lambda _: None,
     )
+    return out
+
+
+def test_json_lines_survive_a_round_trip(tmp_path):
+    out = _curve_file(tmp_path, set())
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["seen"] for r in rows] == [2, 4] and all(len(r["load_average"]) == 3 for r in rows)
 
 
 def test_table_prints_every_point_and_a_missing_file_is_exit_2(tmp_path, capsys):
-    out = tmp_path / "c.jsonl"
-    curve.run_curve(
-        FakeScorer({"d0", "d1", "d2"}),
-        _instances(4, "t"),
-        _instances(4, "d"),
-        [2, 4],
-        batch_size=2,
-        seed=0,
-        out=out,
-        log=lambda _: None,
-    )
+    out = _curve_file(tmp_path, {"d0", "d1", "d2"})
     assert curve.main(["--table", str(out)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert len(table) == 4 and table[2].startswith("| 2 | 0.750 (3/4) |")
