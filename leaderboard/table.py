@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from benchmark.metric_table import metric
+from benchmark.metric_table import metric, printable
 from leaderboard.points import Point
 from leaderboard.safe import esc, fmt
 
@@ -115,7 +115,7 @@ def unstable_reason(point: Point, block: str) -> str | None:
     for run in point.runs:
         figures = run.metrics.get(block)
         if isinstance(figures, dict) and figures.get("unstable") is True:
-            return str(figures.get("unstable_reason") or "flagged unstable in the record")[:300]
+            return printable(figures.get("unstable_reason") or "flagged unstable in the record", 300)
     return None
 
 
