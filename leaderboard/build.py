@@ -135,13 +135,15 @@ def build_site(
     strict: bool = False,
     figure_roots: list[Path] | None = None,
     commit: str | None = None,
+    built_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Write the site into ``out`` from the records under ``roots``; returns counts, problems and
     timing. A record that cannot be shown is skipped and named in ``problems``; with ``strict``
     the report says ``failed`` when there is any (the CLI turns that into exit 1).
 
-    ``figure_roots`` hold ``<entry>/figures/*`` (the submissions folder); ``commit`` is printed
-    in the footer. Large boards are read and rendered by forked workers (one per core, up to 4).
+    ``figure_roots`` hold ``<entry>/figures/*`` (the submissions folder); ``commit`` and
+    ``built_at`` (default: now) are printed in the footer and the citation, so two builds of the
+    same records at the same ``built_at`` are byte-identical. Large boards are read and rendered by forked workers (one per core, up to 4).
     """
     t0 = time.perf_counter()
     paths, problems = find_run_dirs(roots)
@@ -151,7 +153,7 @@ def build_site(
     runs.sort(key=lambda r: str(r.path))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(HERE / "static", out / "static", dirs_exist_ok=True)
-    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    built = (built_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     env = _environment({"built": built, "commit": (commit or "unknown")[:40]})
 
     boards: dict[tuple[str, str], list[BoardRun]] = defaultdict(list)
