@@ -124,3 +124,54 @@ def test_sigma_learns_at_its_own_rate(pretrained, tmp_path, sigma_lr):
     else:
         assert (sigma - 1).abs().max() > 0.05  # two Adam steps at 0.05 move log sigma by ~0.1
     assert len(clf.report["sigma_mean_by_epoch"]) == 1
+
+
+def test_hedgehog_features_are_positive_and_both_forms_agree():
+    """The linear form (what runs) and the n x n weights (what distillation fits) are one attention."""
+    hedgehog = entry_module("rfa", "hedgehog")
+    maps = hedgehog.FeatureMaps(layers=2, heads=3, head_dim=8, features=8)
+    with torch.no_grad():
+        maps.weight.add_(0.3 * torch.randn_like(maps.weight))
+    q, k, v = (torch.randn(2, 3, 10, 8) for _ in range(3))
+    mask = torch.ones(2, 10)
+    mask[1, 6:] = 0  # padded keys take no weight
+    with torch.no_grad():
+        phi_q, phi_k = maps(1, q), maps(1, k)
+    assert phi_q.shape == (2, 3, 10, 16) and bool((phi_q > 0).all())
+    weights = hedgehog.attention_weights(phi_q, phi_k, mask)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, 10), atol=1e-5)
+    assert float(weights[1, :, :, 6:].abs().max()) == 0.0
+    assert torch.allclose(hedgehog.linear_attention(phi_q, phi_k, v, key_mask=mask), weights @ v, atol=1e-5)
+
+
+def test_distillation_brings_the_maps_closer_to_the_pretrained_heads(pretrained):
+    tokenizer, fresh = pretrained
+    distil = entry_module("rfa", "distill")
+    long_encoder = model_mod.LongEncoder(fresh(), "hedgehog", 32, seed=0).eval()
+    texts = ["the senate passed a bill on taxes while critics said it favoured the rich " * 3, "a short one"]
+    enc = tokenizer(texts, padding=True, return_tensors="pt")
+    batch = [(enc["input_ids"], enc["attention_mask"])]
+    before = distil.output_error(long_encoder, batch)
+    losses = distil.distill(long_encoder, lambda epoch: batch, epochs=6, lr=0.05)
+    after = distil.output_error(long_encoder, batch)
+    assert losses[-1] < losses[0]
+    assert sum(after) < 0.9 * sum(before)
+    with pytest.raises(ValueError, match="feature maps"):
+        distil.distill(model_mod.LongEncoder(fresh(), "rfa", 16, seed=0), lambda epoch: batch, 1, 0.05)
+
+
+def test_hedgehog_fit_distils_then_trains(pretrained, tmp_path):
+    from benchmark.predictor import PredictorContext
+    from tasks.base import Instance
+    from tasks.hyperpartisan import HyperpartisanTask
+
+    ctx = PredictorContext(HyperpartisanTask.info, "cpu", "float32", 0, ENTRY, tmp_path)
+    clf = predictor_mod.LongDocClassifier(attention="hedgehog", features=32, max_length=64, epochs=1, batch_size=2, distill_length=16)
+    clf.load(ctx)
+    identity = clf.model.feature_maps.weight.detach().clone()
+    words = "the senate passed a bill on taxes while critics said it favoured the rich".split()
+    train = [Instance(str(i), {"title": "t", "text": " ".join(words[i:] + words[:i])}, i % 2) for i in range(4)]
+    clf.fit(train, [])
+    assert len(clf.report["distill_loss_by_epoch"]) == 1
+    assert not torch.allclose(clf.model.feature_maps.weight, identity)
+    assert len(clf.predict(train)) == 4

@@ -10,7 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .hedgehog import FeatureMaps, linear_attention
 from .rfa import draw_projection, rfa_attention
+
+ATTENTIONS = ("softmax", "rfa", "hedgehog")
 
 
 def extend_positions(encoder: nn.Module, length: int) -> None:
@@ -30,12 +33,13 @@ def extend_positions(encoder: nn.Module, length: int) -> None:
 
 
 class LongEncoder(nn.Module):
-    """A BERT-family encoder whose self-attention is softmax (torch SDPA) or random feature attention."""
+    """A BERT-family encoder whose self-attention is softmax (torch SDPA), random feature attention
+    or linear attention through learned feature maps (``hedgehog``)."""
 
     def __init__(self, encoder: nn.Module, attention: str, features: int, seed: int) -> None:
         super().__init__()
-        if attention not in ("softmax", "rfa"):
-            raise ValueError("attention must be 'softmax' or 'rfa'")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}")
         self.encoder, self.attention = encoder, attention
         cfg = encoder.config
         self.heads = cfg.num_attention_heads
@@ -50,6 +54,8 @@ class LongEncoder(nn.Module):
             "projection",
             torch.stack([draw_projection(self.heads, features, self.head_dim, gen) for _ in range(n_layers)]),
         )
+        # Only the hedgehog model has feature maps, so the other models' weights are unchanged.
+        self.feature_maps = FeatureMaps(n_layers, self.heads, self.head_dim, features) if attention == "hedgehog" else None
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
@@ -61,6 +67,8 @@ class LongEncoder(nn.Module):
         if self.attention == "softmax":
             allowed = mask[:, None, None, :].bool()
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        if self.feature_maps is not None:
+            return linear_attention(self.feature_maps(index, q), self.feature_maps(index, k), v, key_mask=mask)
         if self.training:  # a fresh draw every step, as the paper trains
             projection = draw_projection(self.heads, self.features, self.head_dim).to(q.device, q.dtype)
         else:
@@ -83,6 +91,24 @@ class LongEncoder(nn.Module):
             attended = layer.attention.output(context, hidden)
             hidden = layer.output(layer.intermediate(attended), attended)
         return hidden
+
+    @torch.no_grad()
+    def teacher_queries_keys(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Each layer's (q, k, v) as the pretrained softmax model computes them: the distillation
+        targets, every layer fed the softmax model's hidden states (teacher forcing)."""
+        hidden = self.encoder.embeddings(input_ids=input_ids)
+        allowed = attention_mask[:, None, None, :].bool()
+        pairs = []
+        for layer in self.encoder.encoder.layer:
+            sa = layer.attention.self
+            q, k, v = self._split(sa.query(hidden)), self._split(sa.key(hidden)), self._split(sa.value(hidden))
+            pairs.append((q, k, v))
+            context = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+            attended = layer.attention.output(context.transpose(1, 2).reshape(hidden.shape), hidden)
+            hidden = layer.output(layer.intermediate(attended), attended)
+        return pairs
 
     @torch.no_grad()
     def matched_sigma(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[list[float]]:

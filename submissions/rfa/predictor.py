@@ -12,7 +12,8 @@ from torch import nn
 from benchmark import entry
 from benchmark.entry import Instance, PredictorContext
 
-from .model import LongEncoder, extend_positions
+from .distill import distill
+from .model import ATTENTIONS, LongEncoder, extend_positions
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 8) -> list[list[int]]:
@@ -53,9 +54,12 @@ class LongDocClassifier:
         sigma_lr: float = 0.02,
         batch_size: int = 16,
         max_tokens: int = 8192,
+        distill_epochs: int = 1,
+        distill_lr: float = 0.05,
+        distill_length: int = 512,
     ) -> None:
-        if attention not in ("softmax", "rfa"):
-            raise ValueError("attention must be 'softmax' or 'rfa'")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}")
         self.config = {
             "attention": attention,
             "max_length": max_length,
@@ -65,6 +69,9 @@ class LongDocClassifier:
             "sigma_lr": sigma_lr,
             "batch_size": batch_size,
             "max_tokens": max_tokens,
+            "distill_epochs": distill_epochs,
+            "distill_lr": distill_lr,
+            "distill_length": distill_length,
         }
         self.report: dict[str, object] = {}
 
@@ -95,6 +102,8 @@ class LongDocClassifier:
             first = list(micro_batches(lengths, range(min(16, len(ids))), self.config["max_tokens"]))[0]
             self.model.eval()
             self.report["sigma_matching_pretrained"] = self.model.matched_sigma(*self._padded([ids[i] for i in first]))
+        if self.config["attention"] == "hedgehog":
+            self._distill(ids)
         rng = random.Random(self.ctx.seed)
         torch.manual_seed(self.ctx.seed)
         # sigma gets its own learning rate and no weight decay: at the encoder's 5e-5 it did not
@@ -143,6 +152,29 @@ class LongDocClassifier:
                 [round(float(s), 3) for s in row] for row in self.model.log_sigma.detach().exp()
             ]
         entry.save_modules(self.ctx, {"model": self.model, "head": self.head}, report=self.report)
+
+    def _distill(self, ids: Sequence[Sequence[int]]) -> None:
+        """Fit the feature maps to the pretrained softmax heads (the encoder frozen), one shuffled
+        pass per epoch over the training articles cut to ``distill_length`` tokens."""
+        t0 = time.perf_counter()
+        cut = [list(x[: self.config["distill_length"] - 1]) + [x[-1]] if len(x) > self.config["distill_length"] else list(x) for x in ids]
+        lengths = [len(x) for x in cut]
+        rng = random.Random(self.ctx.seed + 1)
+        size = 8
+
+        def batches(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+            return [self._padded([cut[i] for i in b]) for b in length_batches(lengths, size, rng)]
+
+        epochs = self.config["distill_epochs"]
+        self.model.eval()  # the encoder is the teacher: no dropout
+        losses = distill(
+            self.model,
+            batches,
+            epochs,
+            self.config["distill_lr"],
+            lambda done, total, loss: self.ctx.report_progress(done, total, loss, "distilling attention"),
+        )
+        self.report.update(distill_loss_by_epoch=losses, distill_s=round(time.perf_counter() - t0, 1))
 
     def restore(self) -> None:
         self.report.update(entry.restore_modules(self.ctx, {"model": self.model, "head": self.head})["report"])
