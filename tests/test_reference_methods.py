@@ -26,6 +26,26 @@ def test_exit_rule_takes_the_first_confident_exit():
     assert early.exit_layers(probs, 1.01).tolist() == [2, 2, 2]  # never exit early
 
 
+def test_exit_loss_plain_sum_and_distillation():
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 1, 2])
+    exits = [torch.randn(3, 4, requires_grad=True) for _ in range(3)]
+    plain = sum(torch.nn.functional.cross_entropy(x, labels) for x in exits)
+    assert float(early.exit_loss(exits, labels, 0.0)) == pytest.approx(float(plain))  # the paper's sum
+    # Full distillation: early exits learn only from the final exit, whose gradient is its own CE.
+    early.exit_loss(exits, labels, 1.0).backward()
+    final_grad = exits[-1].grad.clone()
+    exits[-1].grad = None
+    torch.nn.functional.cross_entropy(exits[-1], labels).backward()
+    assert torch.allclose(final_grad, exits[-1].grad)
+    # An early exit that already agrees with the final one has nothing left to distil.
+    agree = [exits[-1].detach().clone().requires_grad_(), exits[-1]]
+    loss = early.exit_loss(agree, labels, 1.0) - torch.nn.functional.cross_entropy(exits[-1], labels)
+    assert float(loss) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="distill"):
+        early.EarlyExit(distill=1.5)
+
+
 def test_temperature_recovers_a_known_scale():
     torch.manual_seed(0)
     true_logits = torch.randn(4000, 4) * 2

@@ -1,11 +1,12 @@
-"""The whole rfa-entry encoder, RFA vs softmax, at growing length: batch-1 time in one process.
+"""The whole rfa-entry encoder, RFA and hedgehog vs softmax, at growing length: batch-1 time in one process.
 
-    python tools/bench_rfa_model.py [--lengths 256 512 1024 2048 4096] [--rounds 5]
+    python tools/bench_rfa_model.py [--lengths 256 512 1024 2048 4096] [--rounds 5] [--hedgehog-features 32]
 
 Separate `greenbench run` records time each model in its own process, minutes apart, and
 timings on these machines vary by up to 30% run to run, so their throughput ratio is not a
 measurement of RFA's speed. Here both encoders (pretrained MiniLM weights, the entry's own
-`LongEncoder`, D = 64) run the same token ids, interleaved round by round, in one process with the
+`LongEncoder`: RFA with D = 64, hedgehog with F = 32 learned features, i.e. 64 after the
+[softmax(Wx), softmax(-Wx)] pair, as in its records) run the same token ids, interleaved round by round, in one process with the
 profile's 2 threads; the ratio of their medians is the figure. Layer-alone figures:
 `tools/bench_rfa.py`.
 """
@@ -22,6 +23,7 @@ def main() -> None:
     parser = setup.parser(__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--hedgehog-features", type=int, default=32)
     args = parser.parse_args()
     setup.hyperpartisan(args.data_dir)  # import paths and threads; the data itself is not needed
 
@@ -32,11 +34,11 @@ def main() -> None:
     model = setup.entry_module("model")
     LongEncoder, extend_positions = model.LongEncoder, model.extend_positions
     models = {}
-    for attention in ("softmax", "rfa"):
+    for attention, features in (("softmax", 64), ("rfa", 64), ("hedgehog", args.hedgehog_features)):
         encoder = minilm_encoder()
         extend_positions(encoder, max(args.lengths))
-        models[attention] = LongEncoder(encoder, attention, 64, seed=0).eval()
-    print(f"{'length':>7} {'softmax ms':>11} {'rfa ms':>8} {'speed-up':>9}")
+        models[attention] = LongEncoder(encoder, attention, features, seed=0).eval()
+    print(f"{'length':>7} {'softmax ms':>11} {'rfa ms':>8} {'speed-up':>9} {'hedgehog ms':>12} {'speed-up':>9}")
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         for n in args.lengths:
@@ -50,8 +52,8 @@ def main() -> None:
                     t0 = time.perf_counter()
                     model(ids, mask)
                     times[name].append(1000 * (time.perf_counter() - t0))
-            s, r = statistics.median(times["softmax"]), statistics.median(times["rfa"])
-            print(f"{n:>7} {s:>11.1f} {r:>8.1f} {s / r:>8.2f}x", flush=True)
+            s, r, h = (statistics.median(times[name]) for name in ("softmax", "rfa", "hedgehog"))
+            print(f"{n:>7} {s:>11.1f} {r:>8.1f} {s / r:>8.2f}x {h:>12.1f} {s / h:>8.2f}x", flush=True)
 
 
 if __name__ == "__main__":

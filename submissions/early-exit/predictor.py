@@ -25,7 +25,23 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     optimiser.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
+
+
+def exit_loss(exits: Sequence[torch.Tensor], labels: torch.Tensor, distill: float) -> torch.Tensor:
+    """The final exit's cross-entropy plus, for every earlier exit, ``(1 - distill)`` x its
+    cross-entropy and ``distill`` x its KL divergence from the final exit's distribution (detached:
+    the final layer teaches, it is not pulled towards its students). ``distill`` = 0 is the
+    paper's plain sum of losses."""
+    final = exits[-1]
+    loss = nn.functional.cross_entropy(final, labels)
+    teacher = torch.softmax(final.detach(), dim=-1)
+    for logits in exits[:-1]:
+        loss = loss + (1 - distill) * nn.functional.cross_entropy(logits, labels)
+        if distill:
+            kl = nn.functional.kl_div(torch.log_softmax(logits, dim=-1), teacher, reduction="batchmean")
+            loss = loss + distill * kl
+    return loss
 
 
 def exit_layers(probs_per_exit: list[torch.Tensor], threshold: float) -> torch.Tensor:
@@ -102,7 +118,10 @@ class EarlyExit:
         batch_size: int = 16,
         max_length: Mapping[str, int] | int = 128,
         dev_fraction: float = 0.1,
+        distill: float = 0.0,
     ) -> None:
+        if not 0.0 <= distill <= 1.0:
+            raise ValueError("distill must be between 0 and 1")
         # threshold is listed in submission.yaml's eval_params: it does not change the trained
         # weights, so the harness lets one training serve a whole threshold sweep (restore()).
         self.threshold = threshold
@@ -112,6 +131,7 @@ class EarlyExit:
             "batch_size": batch_size,
             "max_length": max_length,
             "dev_fraction": dev_fraction,
+            "distill": distill,
         }
         self.exit_counts: Counter[int] = Counter()
 
@@ -142,7 +162,7 @@ class EarlyExit:
         for step, total, batch in entry.epoch_batches(order, epochs, bs, rng):
             labels = torch.tensor([inst.label for inst in batch], device=self.ctx.device)
             exits = self.model.all_exits(**self._encode(batch))
-            loss = sum(nn.functional.cross_entropy(logits, labels) for logits in exits)
+            loss = exit_loss(exits, labels, self.train_config["distill"])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
