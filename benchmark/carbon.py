@@ -50,9 +50,14 @@ class Intensity:
 
 
 def _data_dir() -> Path:
-    import codecarbon
+    """codecarbon's shipped tables, found without importing it: its ``__init__`` starts the whole
+    tracker stack (a dozen packages), none of which the harness uses."""
+    import importlib.util
 
-    return Path(codecarbon.__file__).parent / "data"
+    spec = importlib.util.find_spec("codecarbon")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("codecarbon is not installed: pip install codecarbon (its intensity tables price CO2e)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 @functools.cache
