@@ -86,10 +86,10 @@ class ExitModel(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, temperatures: list[float], threshold: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictions and exit layers; instances that exit stop being computed."""
-        n = input_ids.shape[0]
-        preds = torch.zeros(n, dtype=torch.long)
-        exits = torch.full((n,), len(self.heads) - 1, dtype=torch.long)
-        active = torch.arange(n)
+        n, device = input_ids.shape[0], input_ids.device  # bookkeeping on the model's device (a GPU too)
+        preds = torch.zeros(n, dtype=torch.long, device=device)
+        exits = torch.full((n,), len(self.heads) - 1, dtype=torch.long, device=device)
+        active = torch.arange(n, device=device)
         hidden = self.encoder.embeddings(input_ids=input_ids)
         mask = attention_mask
         for k, (layer, head) in enumerate(zip(self.encoder.encoder.layer, self.heads, strict=True)):
