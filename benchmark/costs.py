@@ -331,6 +331,8 @@ def measure_training(
     if idle is None:
         idle = idle_baseline(meter, profile.idle_seconds)
     flops = sampled_training_flops(predictor, train, dev)  # first: it trains on the sample
+    if flops.n_counted:
+        predictor.fresh()  # the real fit starts from the loaded model, not the sample's weights
     t0 = time.perf_counter()
     with meter:
         predictor.fit(train, dev)

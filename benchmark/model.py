@@ -34,6 +34,12 @@ class ModelHandle(Protocol):
         """Reload weights a previous job with the same training identity left in ``weights_dir``."""
         ...
 
+    def fresh(self) -> None:
+        """Back to the state right after loading, before any fit: the counted sample fit runs
+        first, and the real fit must start where a job without the counter would, not from the
+        sample's trained weights. Sandboxed, a new child (nothing of the old one survives)."""
+        ...
+
     def prepare(self, batches: Sequence[Sequence[Instance]]) -> None:
         """Input preparation before a timed window: tokenising, for the harness's ``kind: hf``
         loader only (an entry's own code never sees the eval set outside a timed, metered call)."""
@@ -61,12 +67,18 @@ class InProcessModel:
 
     isolation = "none"
 
-    def __init__(self, predictor: Predictor, ctx: PredictorContext) -> None:
-        self.predictor: Any = predictor
+    def __init__(self, make: Callable[[], Predictor], ctx: PredictorContext) -> None:
+        self.make, self.ctx = make, ctx
+        self.predictor: Any = make()
         self.device = ctx.device
         self.predictor.load(ctx)
-        self.can_fit = can_fit(predictor)
-        self.can_restore = can_restore(predictor)
+        self.can_fit = can_fit(self.predictor)
+        self.can_restore = can_restore(self.predictor)
+
+    def fresh(self) -> None:
+        """A new predictor, the entry's module imported afresh by ``load_predictor``, loaded again."""
+        self.predictor = self.make()
+        self.predictor.load(self.ctx)
 
     def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
         from benchmark.flops import count_flops
@@ -126,10 +138,15 @@ class SandboxedModel:
     def __init__(self, client: Any, ctx: PredictorContext) -> None:
         self.client = client
         self.isolation = client.isolation
+        self.ctx = ctx
         client.start(ctx.weights_dir)
         client.load(ctx)
         self.can_fit = bool(client.can_fit)
         self.can_restore = bool(getattr(client, "can_restore", False))
+
+    def fresh(self) -> None:
+        self.client.restart()
+        self.client.load(self.ctx)
 
     def fit_with_flops(self, train: Sequence[Instance], dev: Sequence[Instance], count: bool = True) -> int | None:
         return self.client.fit_with_flops(train, dev, count)
@@ -188,7 +205,7 @@ def open_model(
     if isolation == "none":
         from benchmark.loading import load_predictor
 
-        return InProcessModel(load_predictor(manifest, submission_dir), ctx)
+        return InProcessModel(lambda: load_predictor(manifest, submission_dir), ctx)
     from benchmark.sandbox import SandboxedPredictor
     from benchmark.sandbox_types import limits_from
 

@@ -135,6 +135,14 @@ class SandboxProcess:
         self.pipe = Pipe(self.proc.stdout)
         self._await_hello()
 
+    def restart(self) -> None:
+        """A new child for the same job: nothing the old one held (weights in memory, module state,
+        threads, files in its scratch) survives. The job's deadline stays where it was."""
+        deadline, weights = self._deadline, self.mounts.weights
+        self.close()
+        self.start(weights)
+        self._deadline = deadline
+
     def _await_hello(self) -> None:
         """The worker greets before any submission code runs, so a failure here is the harness's."""
         try:

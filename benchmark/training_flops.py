@@ -7,8 +7,9 @@ of ``TRAIN_FLOPS_SAMPLE`` training instances (and the same fraction of dev), sca
 n_train / n_sample, i.e. per-instance FLOPs x instances. That assumes training cost is linear
 in the number of instances (a fixed number of epochs or full-batch iterations); an entry with a
 fixed step budget is over-counted. With at most ``TRAIN_FLOPS_SAMPLE`` instances the whole fit
-is counted (exact), at the price of fitting twice. The counted fit runs first, so the real fit
-leaves the weights the accuracy pass uses.
+is counted (exact), at the price of fitting twice. The counted fit runs first; then the harness
+resets the model (``ModelHandle.fresh``: a new sandboxed child) so the real fit starts from the
+loaded model, as a job without the counter would, and leaves the weights the accuracy pass uses.
 """
 
 from __future__ import annotations

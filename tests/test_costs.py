@@ -95,13 +95,18 @@ class Trainer:
     def fit(self, train, dev):
         self.fits.append((len(train), False))
 
+    def fresh(self):
+        self.fits.append("fresh")
+
 
 def test_training_is_metered_without_the_counter_and_counted_on_a_sample():
     model = Trainer()
     train = INSTANCES * 4  # 384 > the 256-instance sample
     clock = {"cpu": 0.0}
     result = measure_training(model, train, INSTANCES[:10], PROFILE, meter_for(clock))
-    assert model.fits == [(256, True), (384, False)]  # counted sample first, the real fit last (its weights stay)
+    # Counted sample first, then a reset, then the real fit (its weights stay): without the reset
+    # the real fit would continue from the sample's trained weights.
+    assert model.fits == [(256, True), "fresh", (384, False)]
     assert result["training_flops"] == pytest.approx(1000 * 384)
     assert "sample of 256 of 384" in result["training_flops_method"]
     assert "without the FLOP counter" in result["notes"][0]

@@ -79,6 +79,8 @@ TRAINER = textwrap.dedent(
     '''
     from pathlib import Path
 
+    FITS = 0  # fits this process has run, across predictor objects
+
 
     class Trainer:
         """Trains by writing a file; claims a cache hit it never had."""
@@ -90,6 +92,9 @@ TRAINER = textwrap.dedent(
             self.ctx = ctx
 
         def fit(self, train, dev):
+            global FITS
+            FITS += 1
+            self.fits = getattr(self, "fits", 0) + 1
             (Path(self.ctx.weights_dir) / "w.txt").write_text(str(self.label))
 
         def restore(self):
@@ -100,7 +105,12 @@ TRAINER = textwrap.dedent(
             return [self.label] * len(batch)
 
         def diagnostics(self):
-            return {"trained_from_cache": True, "restored": getattr(self, "restored", False)}
+            return {
+                "trained_from_cache": True,
+                "restored": getattr(self, "restored", False),
+                "fits_on_this_object": getattr(self, "fits", 0),
+                "fits_in_this_process": FITS,
+            }
     '''
 )
 
@@ -119,7 +129,8 @@ def trainer(tmp_path) -> Path:
 
 
 def _run(folder: Path, data_dir: Path, fast_profile: Path, store: Path, **kw) -> Path:
-    req = request(data_dir, fast_profile, submission=folder, sandbox="none", train_limit=30, measure_costs=False, **kw)
+    kw = {"sandbox": "none", **kw}
+    req = request(data_dir, fast_profile, submission=folder, train_limit=30, measure_costs=False, **kw)
     result = run_job(req, RunOptions(out=store, quiet=True))
     assert result.status == "complete", result.message
     assert result.run_dir is not None
@@ -143,6 +154,18 @@ def test_the_harness_decides_from_cache_and_charges_shared_training(trainer, dat
     # A training param is a different training: a fit, not a restore.
     third = read_run(_run(trainer, data_dir, fast_profile, store, params=(("label", 2),)), with_predictions=False)
     assert third.metrics["training"]["from_cache"] is False
+
+
+@pytest.mark.parametrize("sandbox", ["none", "process"])
+def test_the_real_fit_starts_fresh_after_the_counted_one(trainer, data_dir, fast_profile, tmp_path, isolated_cache, sandbox):
+    """The counted fit (FLOPs) ran on the same object as the real fit, which then trained a model
+    the sample had already trained. Now the harness resets between them: in-process the entry is
+    imported and loaded again, sandboxed a new child starts."""
+    record = read_run(_run(trainer, data_dir, fast_profile, tmp_path / "store", sandbox=sandbox), with_predictions=False)
+    assert record.metrics["training"]["training_flops_sample"]["n_counted"] == 30  # the counted fit did run
+    diagnostics = record.metrics["diagnostics"]
+    assert diagnostics["fits_on_this_object"] == 1
+    assert diagnostics["fits_in_this_process"] == 1
 
 
 def test_changed_code_never_reuses_stale_weights(trainer, data_dir, fast_profile, tmp_path, isolated_cache):
