@@ -15,6 +15,10 @@
 # restored to fp32: see device_pack.py) and reads the data it packed. The image's own torch is
 # used there (the records' fingerprints carry its version); elsewhere the CUDA build of the pinned
 # torch is installed.
+#
+# Status: not yet run on a GPU. Session 6 packed `.device/` (46.5 MiB with AG News; the tree
+# travels at 59 MiB of the runner's 64) and asked once; the runner answered that no new machine
+# was lent at present.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
