@@ -84,14 +84,19 @@ def _gpus() -> tuple[list[dict[str, Any]], str | None]:
             pass
 
 
-def git_commit(path: Path) -> dict[str, Any]:
-    """The commit holding ``path`` and whether its tree has uncommitted changes there."""
+HARNESS_CODE = ("benchmark", "tasks", "pyproject.toml")  # what "dirty" means for the harness
+
+
+def git_commit(path: Path, only: tuple[str, ...] = (".",)) -> dict[str, Any]:
+    """The commit holding ``path`` and whether the paths ``only`` (relative to it) have uncommitted
+    changes. The harness asks about its code alone: a record store or a draft README inside the
+    same checkout is not a change to the code that measured."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(path), "status", "--porcelain", "--", "."],
+            ["git", "-C", str(path), "status", "--porcelain", "--", *only],
             capture_output=True,
             text=True,
             timeout=10,
@@ -180,7 +185,7 @@ def fingerprint(submission_dir: Path, code_sha256: str | None = None) -> dict[st
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        "harness_git": git_commit(HARNESS_ROOT),
+        "harness_git": git_commit(HARNESS_ROOT, HARNESS_CODE),
         "submission_git": git_commit(submission_dir),
         "submission_code_sha256": code_sha256 or code_digest(submission_dir),
         "code_digest_scheme": CODE_DIGEST_SCHEME,
