@@ -59,6 +59,12 @@ def training_ids_digest(train: Iterable[Instance]) -> str:
     return hashlib.sha256("\n".join(inst.id for inst in train).encode()).hexdigest()
 
 
+# How the harness trains, as far as it shapes the weights. 2: the real fit starts from a freshly
+# loaded model after the counted sample fit (before, it continued from the sample's weights), so
+# weights cached under 1 are never restored.
+TRAINING_PROCEDURE = 2
+
+
 def weights_key(spec: JobSpec, train: Sequence[Instance], eval_params: Sequence[str]) -> str:
     """What changes the trained weights. Params the entry declares evaluation-only (an early-exit
     threshold) are left out, so one training serves a threshold sweep."""
@@ -74,6 +80,7 @@ def weights_key(spec: JobSpec, train: Sequence[Instance], eval_params: Sequence[
         "train_ids": training_ids_digest(train),
         "device": spec.profile.get("device"),
         "precision": spec.profile.get("precision"),
+        "procedure": TRAINING_PROCEDURE,
     }
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 

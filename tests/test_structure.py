@@ -168,6 +168,18 @@ def test_the_real_fit_starts_fresh_after_the_counted_one(trainer, data_dir, fast
     assert diagnostics["fits_in_this_process"] == 1
 
 
+def test_weights_trained_by_another_procedure_are_never_restored(trainer, data_dir, fast_profile, tmp_path, isolated_cache, monkeypatch):
+    """Weights a fit left under the old procedure (continuing from the counted fit's weights)
+    were restored after the fix: the procedure is part of the weights key."""
+    from benchmark import weights
+
+    store = tmp_path / "store"
+    _run(trainer, data_dir, fast_profile, store)
+    monkeypatch.setattr(weights, "TRAINING_PROCEDURE", weights.TRAINING_PROCEDURE + 1)
+    again = read_run(_run(trainer, data_dir, fast_profile, store, params=(("threshold", 0.9),)), with_predictions=False)
+    assert again.metrics["training"]["from_cache"] is False
+
+
 def test_changed_code_never_reuses_stale_weights(trainer, data_dir, fast_profile, tmp_path, isolated_cache):
     """Bug 5: the weight-cache key had no code digest, so changed model code loaded stale weights."""
     store = tmp_path / "store"
