@@ -1,6 +1,6 @@
 """How closely distilled feature maps reproduce pretrained MiniLM's attention, before and after.
 
-    python tools/hedgehog_fidelity.py [--features 32] [--train 128] [--held-out 32] [--epochs 2]
+    python tools/hedgehog_fidelity.py [--features 32] [--train 128] [--held-out 32] [--epochs 2] [--lr 0.05]
 
 Training articles only (the test split is never read): the first ``--held-out`` are scored, the
 next ``--train`` distil the maps (Adam, ``--lr``, batches of ``--batch`` articles cut to
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=128)
     parser.add_argument("--held-out", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--length", type=int, default=512)
     args = parser.parse_args()
