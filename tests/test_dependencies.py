@@ -37,9 +37,20 @@ def import_name(dist: str) -> str:
     return IMPORT_NAMES.get(dist, dist.replace("-", "_"))
 
 
+def _is_find_spec(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    first = node.args[0]
+    return name == "find_spec" and isinstance(first, ast.Constant) and isinstance(first.value, str)
+
+
 def imported_modules(folders: list[Path]) -> set[str]:
     """Every module imported anywhere in the folders' Python files (top-level and dotted prefixes),
-    including imports inside functions: the code defers heavy imports on purpose."""
+    including imports inside functions: the code defers heavy imports on purpose. A package
+    located with ``importlib.util.find_spec("name")`` counts too: the harness reads codecarbon's
+    data tables that way, without running its heavy ``__init__``."""
     found: set[str] = set()
     for folder in folders:
         for path in folder.rglob("*.py"):
@@ -50,6 +61,8 @@ def imported_modules(folders: list[Path]) -> set[str]:
                     names = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names = [node.module]
+                elif _is_find_spec(node):
+                    names = [node.args[0].value]
                 for name in names:
                     parts = name.split(".")
                     found.update(".".join(parts[: i + 1]) for i in range(len(parts)))
@@ -79,4 +92,14 @@ def test_the_check_catches_an_unused_dependency(tmp_path):
     code = tmp_path / "pkg"
     code.mkdir()
     (code / "a.py").write_text("import yaml\n\ndef f():\n    from pynvml import nvmlInit\n    import numpy.linalg\n")
+    assert unused_dependencies(tmp_path / "pyproject.toml", [code]) == ["evaluate"]
+
+
+def test_a_package_located_by_find_spec_counts_as_used(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["evaluate>=0.4", "codecarbon>=2"]\n')
+    code = tmp_path / "pkg"
+    code.mkdir()
+    (code / "a.py").write_text("import importlib.util\n\nname = 'evaluate'\nimportlib.util.find_spec(name)\n")
+    assert unused_dependencies(tmp_path / "pyproject.toml", [code]) == ["codecarbon", "evaluate"]  # a variable is not a name
+    (code / "b.py").write_text("from importlib.util import find_spec\n\nfind_spec('codecarbon')\n")
     assert unused_dependencies(tmp_path / "pyproject.toml", [code]) == ["evaluate"]
