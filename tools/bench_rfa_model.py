@@ -1,6 +1,9 @@
 """The whole rfa-entry encoder, RFA and hedgehog vs softmax, at growing length: batch-1 time in one process.
 
     python tools/bench_rfa_model.py [--lengths 256 512 1024 2048 4096] [--rounds 5] [--hedgehog-features 32]
+        [--hybrid 1 2]
+
+``--hybrid N`` adds hedgehog with softmax kept in its N leading layers (``softmax_layers=N``).
 
 Separate `greenbench run` records time each model in its own process, minutes apart, and
 timings on these machines vary by up to 30% run to run, so their throughput ratio is not a
@@ -24,6 +27,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hedgehog-features", type=int, default=32)
+    parser.add_argument("--hybrid", type=int, nargs="*", default=[])
     args = parser.parse_args()
     setup.hyperpartisan(args.data_dir)  # import paths and threads; the data itself is not needed
 
@@ -34,11 +38,13 @@ def main() -> None:
     model = setup.entry_module("model")
     LongEncoder, extend_positions = model.LongEncoder, model.extend_positions
     models = {}
-    for attention, features in (("softmax", 64), ("rfa", 64), ("hedgehog", args.hedgehog_features)):
+    variants = [("softmax", "softmax", 64, 0), ("rfa", "rfa", 64, 0), ("hedgehog", "hedgehog", args.hedgehog_features, 0)]
+    variants += [(f"hybrid{n}", "hedgehog", args.hedgehog_features, n) for n in args.hybrid]
+    for name, attention, features, kept in variants:
         encoder = minilm_encoder()
         extend_positions(encoder, max(args.lengths))
-        models[attention] = LongEncoder(encoder, attention, features, seed=0).eval()
-    print(f"{'length':>7} {'softmax ms':>11} {'rfa ms':>8} {'speed-up':>9} {'hedgehog ms':>12} {'speed-up':>9}")
+        models[name] = LongEncoder(encoder, attention, features, seed=0, softmax_layers=kept).eval()
+    print(f"{'length':>7} {'softmax ms':>11}" + "".join(f" {name + ' ms':>12} {'speed-up':>9}" for name in list(models)[1:]))
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         for n in args.lengths:
@@ -52,8 +58,10 @@ def main() -> None:
                     t0 = time.perf_counter()
                     model(ids, mask)
                     times[name].append(1000 * (time.perf_counter() - t0))
-            s, r, h = (statistics.median(times[name]) for name in ("softmax", "rfa", "hedgehog"))
-            print(f"{n:>7} {s:>11.1f} {r:>8.1f} {s / r:>8.2f}x {h:>12.1f} {s / h:>8.2f}x", flush=True)
+            medians = {name: statistics.median(t) for name, t in times.items()}
+            s = medians["softmax"]
+            cols = "".join(f" {m:>12.1f} {s / m:>8.2f}x" for name, m in medians.items() if name != "softmax")
+            print(f"{n:>7} {s:>11.1f}{cols}", flush=True)
 
 
 if __name__ == "__main__":

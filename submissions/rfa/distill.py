@@ -41,6 +41,8 @@ def distill(
             optimiser.zero_grad()
             loss_sum = 0.0
             for index, (q, k, _v) in enumerate(model.teacher_queries_keys(input_ids, mask)):
+                if index < model.softmax_layers:  # kept softmax: no map to fit
+                    continue
                 loss = distillation_loss(softmax_weights(q, k, mask), attention_weights(maps(index, q), maps(index, k), mask), mask)
                 loss.backward()  # layer by layer: one n x n graph alive at a time
                 loss_sum += float(loss.detach())

@@ -34,18 +34,23 @@ def extend_positions(encoder: nn.Module, length: int) -> None:
 
 class LongEncoder(nn.Module):
     """A BERT-family encoder whose self-attention is softmax (torch SDPA), random feature attention
-    or linear attention through learned feature maps (``hedgehog``)."""
+    or linear attention through learned feature maps (``hedgehog``). ``softmax_layers`` > 0 keeps
+    softmax in that many leading layers (a hybrid): the low layers are the ones the learned maps
+    fit worst (README), and each kept layer gives back part of the speed-up at length."""
 
-    def __init__(self, encoder: nn.Module, attention: str, features: int, seed: int) -> None:
+    def __init__(self, encoder: nn.Module, attention: str, features: int, seed: int, softmax_layers: int = 0) -> None:
         super().__init__()
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}")
+        n_layers = len(encoder.encoder.layer)
+        if not 0 <= softmax_layers <= n_layers:
+            raise ValueError(f"softmax_layers must be between 0 and {n_layers}")
         self.encoder, self.attention = encoder, attention
+        self.softmax_layers = softmax_layers
         cfg = encoder.config
         self.heads = cfg.num_attention_heads
         self.head_dim = cfg.hidden_size // cfg.num_attention_heads
         self.features = features
-        n_layers = len(encoder.encoder.layer)
         # One learned sigma per head and layer, kept as its log so it stays positive; it starts at 1.
         self.log_sigma = nn.Parameter(torch.zeros(n_layers, self.heads))
         gen = torch.Generator().manual_seed(seed)
@@ -64,7 +69,7 @@ class LongEncoder(nn.Module):
     def _attend(
         self, index: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        if self.attention == "softmax":
+        if self.attention == "softmax" or index < self.softmax_layers:
             allowed = mask[:, None, None, :].bool()
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         if self.feature_maps is not None:

@@ -57,6 +57,7 @@ class LongDocClassifier:
         distill_epochs: int = 1,
         distill_lr: float = 0.05,
         distill_length: int = 512,
+        softmax_layers: int = 0,
     ) -> None:
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}")
@@ -72,6 +73,7 @@ class LongDocClassifier:
             "distill_epochs": distill_epochs,
             "distill_lr": distill_lr,
             "distill_length": distill_length,
+            "softmax_layers": softmax_layers,
         }
         self.report: dict[str, object] = {}
 
@@ -82,7 +84,9 @@ class LongDocClassifier:
         torch.manual_seed(ctx.seed)
         encoder = entry.minilm_encoder()
         extend_positions(encoder, self.config["max_length"])
-        self.model = LongEncoder(encoder, self.config["attention"], self.config["features"], ctx.seed).to(ctx.device)
+        self.model = LongEncoder(
+            encoder, self.config["attention"], self.config["features"], ctx.seed, self.config["softmax_layers"]
+        ).to(ctx.device)
         self.head = nn.Linear(encoder.config.hidden_size, len(ctx.task.label_names)).to(ctx.device)
 
     def _encode(self, batch: Sequence[Instance]) -> list[list[int]]:
