@@ -26,13 +26,33 @@ def test_records_live_in_the_store_not_in_the_entries():
         assert row["path"].split("/")[:3] == [row["task"], row["profile"], row["entry"]]
 
 
-def test_entry_readme_tables_are_generated_from_the_index():
+def _entry_tables():
     spec = importlib.util.spec_from_file_location("entry_tables", REPO / "tools" / "entry_tables.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_entry_readme_tables_are_generated_from_the_index():
+    module = _entry_tables()
     stale = [str(p) for p, text in module.updated_readmes(REPO).items() if p.read_text(encoding="utf-8") != text]
     assert stale == [], "run python tools/entry_tables.py"
+
+
+def test_comparison_with_the_baseline_averages_each_points_seeds():
+    """Means over seeds, the difference in points and the FLOPs ratio; a point lacking a FLOPs
+    figure is left out rather than shown as free."""
+
+    def row(point, seed, acc, flops):
+        return {"params": {"t": point}, "seed": seed, "accuracy": {"test": acc}, "flops_per_instance": flops}
+
+    baseline = [row(None, 0, 0.90, 1.2e9), row(None, 1, 0.88, 1.0e9)]
+    rows = [row(0.8, 0, 0.885, 3e8), row(0.8, 1, 0.875, 2.5e8), row(0.6, 0, 0.80, None)]
+    lines = _entry_tables().versus_baseline(rows, baseline, ["t"])
+    assert "test accuracy 89.00%" in lines[0] and "1.1 GFLOP" in lines[0]
+    assert [line for line in lines if line.startswith("| t=")] == ["| t=0.8 | 0, 1 | 88.00 | -1.00 | 0.275 | 4.00x |"]
+    assert _entry_tables().versus_baseline(rows, [], ["t"]) == []
 
 
 def test_generated_block_is_outside_the_code_digest(tmp_path):

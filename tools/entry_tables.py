@@ -24,6 +24,9 @@ from benchmark.metric_table import format_value, metric  # noqa: E402
 from benchmark.store import REFERENCE_STORE, read_index  # noqa: E402
 
 COLUMNS = ("inference_flops_per_instance", "latency_ms_p50", "energy_kwh_per_1k", "training_energy_kwh")
+# Every other reference entry is judged against this one (its README), so each entry's block also
+# says, per operating point and averaged over seeds, how far it is from it in accuracy and FLOPs.
+BASELINE = "minilm-finetune"
 
 
 def _point(row: dict[str, Any], varying: list[str]) -> str:
@@ -35,7 +38,49 @@ def _accuracy(row: dict[str, Any]) -> str:
     return "; ".join(f"{name} {format_value(value, metric('accuracy'))}" for name, value in row["accuracy"].items())
 
 
-def table(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]]) -> str:
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _first_accuracy(row: dict[str, Any]) -> tuple[str, float]:
+    name, value = next(iter(row["accuracy"].items()))
+    return name, value
+
+
+def versus_baseline(task_rows: list[dict[str, Any]], baseline: list[dict[str, Any]], varying: list[str]) -> list[str]:
+    """Markdown lines: per operating point, mean accuracy and FLOPs over its seeds against the
+    baseline's means on the same task (first eval set). Empty when the baseline has no record."""
+    if not baseline:
+        return []
+    split = _first_accuracy(baseline[0])[0]
+    base_acc = _mean([r["accuracy"][split] for r in baseline if split in r["accuracy"]])
+    base_flops = _mean([r["flops_per_instance"] for r in baseline])
+    points: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in task_rows:
+        points[_point(row, varying)].append(row)
+    out = [
+        f"Against `{BASELINE}` on this task ({len(baseline)} seed(s): {split} accuracy {100 * base_acc:.2f}%, "
+        f"{base_flops / 1e9:.3g} GFLOP / instance), means over each operating point's seeds:",
+        "",
+        "| operating point | seeds | accuracy (%) | vs baseline (points) | GFLOP / instance | baseline FLOPs / these |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for point, group in sorted(points.items()):
+        accs = [r["accuracy"][split] for r in group if split in r["accuracy"]]
+        flops = [r["flops_per_instance"] for r in group if r.get("flops_per_instance")]
+        if not accs or not flops:
+            continue
+        acc, cost = _mean(accs), _mean(flops)
+        seeds = ", ".join(str(r.get("seed")) for r in sorted(group, key=lambda r: r.get("seed") or 0))
+        out.append(
+            f"| {point} | {seeds} | {100 * acc:.2f} | {100 * (acc - base_acc):+.2f} | {cost / 1e9:.3g} | {base_flops / cost:.2f}x |"
+        )
+    return out + [""]
+
+
+def table(
+    rows: list[dict[str, Any]], details: dict[str, dict[str, Any]], baseline: list[dict[str, Any]] | None = None
+) -> str:
     """Markdown: one row per record, grouped by task, the params that vary named as the point."""
     out = []
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -55,6 +100,7 @@ def table(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]]) -> str
             cells += [figures[k] for k in COLUMNS]
             out.append("| " + " | ".join(cells + [f"`{row['path']}`"]) + " |")
         out.append("")
+        out += versus_baseline(task_rows, [r for r in baseline or [] if r["task"] == task], varying)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -96,7 +142,8 @@ def updated_readmes(repo: Path = REPO) -> dict[Path, str]:
         readme = repo / "submissions" / entry / "README.md"
         if readme.is_file():
             details = {r["path"]: _figures(store, r) for r in entry_rows}
-            out[readme] = render(readme.read_text(encoding="utf-8"), table(entry_rows, details))
+            baseline = [] if entry == BASELINE else by_entry.get(BASELINE, [])
+            out[readme] = render(readme.read_text(encoding="utf-8"), table(entry_rows, details, baseline))
     return out
 
 
