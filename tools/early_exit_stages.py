@@ -133,7 +133,6 @@ def main() -> None:
         opt.step()
         if step % 50 == 0:
             print(f"stage1 {step}/{total} loss {float(loss):.3f} {time.time() - t0:.0f}s", flush=True)
-    stage1 = copy.deepcopy(model.state_dict())
     ys = {name: torch.tensor([i.label for i in s]) for name, s in (("tr", order), ("dev", dev), ("val", val))}
     feats = {name: layer_features(model, tok, s) for name, s in (("tr", order), ("dev", dev), ("val", val))}
     print(f"stage1 done {time.time() - t0:.0f}s", flush=True)
@@ -175,7 +174,6 @@ def main() -> None:
             print(f"joint {step}/{total} loss {float(loss):.3f} {time.time() - t0:.0f}s", flush=True)
     feats = {name: layer_features(model, tok, s) for name, s in (("tr", order), ("dev", dev), ("val", val))}
     record("joint-after-stage1 d=0.5 ep=1 lr=2e-5", model.heads)
-    del stage1
     with args.out.open("a") as fh:
         for res in results:
             fh.write(json.dumps(res) + "\n")
