@@ -53,6 +53,7 @@ def test_comparison_with_the_baseline_averages_each_points_seeds():
     assert "test accuracy 89.00%" in lines[0] and "1.1 GFLOP" in lines[0]
     assert [line for line in lines if line.startswith("| t=")] == ["| t=0.8 | 0, 1 | 88.00 | -1.00 | 0.275 | 4.00x |"]
     assert _entry_tables().versus_baseline(rows, [], ["t"]) == []
+    assert _entry_tables().versus_baseline(rows, [row(None, 0, 0.9, None)], ["t"]) == []  # unknown, not free
 
 
 def test_generated_block_is_outside_the_code_digest(tmp_path):

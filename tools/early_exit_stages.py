@@ -48,18 +48,13 @@ def encode(tok, insts, device="cpu"):
 
 
 def layer_features(model, tok, insts) -> list[torch.Tensor]:
-    """Mean-pooled states after each layer, eval mode: (n, hidden) per layer."""
+    """The entry's own pooled states after each layer, eval mode: (n, hidden) per layer."""
     model.eval()
     out: list[list[torch.Tensor]] = [[] for _ in model.heads]
     with torch.no_grad():
         for start in range(0, len(insts), 64):
-            ids, mask = encode(tok, insts[start : start + 64])
-            hidden = model.encoder.embeddings(input_ids=ids)
-            ext = model._mask(mask, hidden.dtype)
-            for k, layer in enumerate(model.encoder.encoder.layer):
-                result = layer(hidden, attention_mask=ext)
-                hidden = result[0] if isinstance(result, tuple) else result
-                out[k].append(entry.mean_pool(hidden, mask))
+            for k, pooled in enumerate(model.pooled_states(*encode(tok, insts[start : start + 64]))):
+                out[k].append(pooled)
     return [torch.cat(chunks) for chunks in out]
 
 

@@ -42,19 +42,17 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _first_accuracy(row: dict[str, Any]) -> tuple[str, float]:
-    name, value = next(iter(row["accuracy"].items()))
-    return name, value
-
-
 def versus_baseline(task_rows: list[dict[str, Any]], baseline: list[dict[str, Any]], varying: list[str]) -> list[str]:
     """Markdown lines: per operating point, mean accuracy and FLOPs over its seeds against the
     baseline's means on the same task (first eval set). Empty when the baseline has no record."""
     if not baseline:
         return []
-    split = _first_accuracy(baseline[0])[0]
+    split = next(iter(baseline[0]["accuracy"]))
+    base_flops_known = [r["flops_per_instance"] for r in baseline if r.get("flops_per_instance")]
+    if not base_flops_known:  # a missing figure is not zero: no comparison rather than a false one
+        return []
     base_acc = _mean([r["accuracy"][split] for r in baseline if split in r["accuracy"]])
-    base_flops = _mean([r["flops_per_instance"] for r in baseline])
+    base_flops = _mean(base_flops_known)
     points: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in task_rows:
         points[_point(row, varying)].append(row)
